@@ -22,6 +22,20 @@ var ErrLocked = errors.New("pipeline is already running")
 // ErrNotFound is returned when a run, conflict or reject does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrAlreadyResolved is returned by ConflictResolve for a conflict that
+// already has a decision.
+var ErrAlreadyResolved = errors.New("conflict is already resolved")
+
+// ErrLockLost is returned by a lock's release function when the lock had
+// lapsed (not refreshed within its ttl) and another holder took it over.
+var ErrLockLost = errors.New("pipeline lock was lost to another holder")
+
+// Conflict resolutions (the side whose values win).
+const (
+	TakeSource = "source"
+	TakeSink   = "sink"
+)
+
 // Run statuses.
 const (
 	RunRunning   = "running"
@@ -152,6 +166,10 @@ type Conflict struct {
 	// Resolution is "" while open, then "source" or "sink".
 	Resolution string     `json:"resolution,omitempty"`
 	ResolvedAt *time.Time `json:"resolvedAt,omitempty"`
+	// AppliedAt is set when a run has applied the resolution (see
+	// Batch.ConflictsApplied). A resolved conflict with no AppliedAt is
+	// waiting for the pipeline's next run.
+	AppliedAt *time.Time `json:"appliedAt,omitempty"`
 }
 
 // Batch is everything one applied batch changes in the store, committed in
@@ -173,8 +191,12 @@ type Batch struct {
 	// (side, key) after the record succeeded.
 	Rejects        []Reject
 	RejectsCleared []Reject
-	// Conflicts to open (one open conflict per source key at most).
+	// Conflicts to open (one open conflict per source key at most: opening
+	// one for a source key that has an open conflict replaces its fields
+	// and values).
 	Conflicts []Conflict
+	// ConflictsApplied marks resolved conflicts, by ID, as applied.
+	ConflictsApplied []int64
 }
 
 // RunListParams filters RunList.
@@ -185,15 +207,23 @@ type RunListParams struct {
 
 // Store keeps pipe's durable state. Implementations are safe for concurrent
 // use.
+//
+// Times are stored with microsecond precision and returned in UTC, except
+// cursor positions, which are kept exactly. JSON-like values (Link.Base,
+// FieldChange values, Conflict values) come back as encoding/json decodes
+// them: numbers as float64, objects as map[string]any.
 type Store interface {
 	// Migrate applies pending migrations. Idempotent.
 	Migrate(ctx context.Context) error
 	Close() error
 
 	// Lock takes the pipeline's run lock for owner, failing with ErrLocked
-	// while another live holder has it. A lock whose holder has not
-	// refreshed it within ttl is taken over. The returned function releases
-	// it.
+	// (wrapped, naming the holder) while another live holder has it, even
+	// one with the same owner name. The store refreshes a held lock in the
+	// background every ttl/3; a lock whose holder has not refreshed it
+	// within ttl (a crashed process) is taken over. The returned function
+	// releases it (ErrLockLost if it had been taken over); Close stops the
+	// refreshing without releasing, as a crash would.
 	Lock(ctx context.Context, pipeline, owner string, ttl time.Duration) (release func(context.Context) error, err error)
 
 	RunCreate(ctx context.Context, run Run) (int64, error)
@@ -231,7 +261,8 @@ type Store interface {
 	// Conflicts lists conflicts; open only unless all is set.
 	Conflicts(ctx context.Context, pipeline string, all bool) ([]Conflict, error)
 	ConflictGet(ctx context.Context, id int64) (Conflict, error)
-	// ConflictResolve records the decision ("source" or "sink"); the next
-	// run of the pipeline applies it.
+	// ConflictResolve records the decision (TakeSource or TakeSink); the
+	// next run of the pipeline applies it. ErrNotFound for an unknown id,
+	// ErrAlreadyResolved for a decided one.
 	ConflictResolve(ctx context.Context, id int64, take string) error
 }
