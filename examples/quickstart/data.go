@@ -334,6 +334,7 @@ func Generate(sizes Sizes, base time.Time) Data {
 		seq++
 		d.Members = append(d.Members, m)
 	}
+	claimOwners(&d)
 	for i := 0; i < sizes.Events; i++ {
 		o := d.Organizations[r.IntN(len(d.Organizations))]
 		start := base.Add(time.Duration(r.IntN(90*24)) * time.Hour).UTC().Truncate(time.Hour)
@@ -355,4 +356,29 @@ func Generate(sizes Sizes, base time.Time) Data {
 		d.Events = append(d.Events, e)
 	}
 	return d
+}
+
+// claimOwners gives every pending or verified organization its claim: the
+// claimant is the organization's first member (when it has one) and the
+// claim date is when the organization was created. It draws nothing
+// from the random source, so the rest of the data does not move.
+func claimOwners(d *Data) {
+	first := map[string]string{}
+	for _, m := range d.Members {
+		if m.OrganizationID != nil {
+			if _, ok := first[*m.OrganizationID]; !ok {
+				first[*m.OrganizationID] = m.ID
+			}
+		}
+	}
+	for i := range d.Organizations {
+		o := &d.Organizations[i]
+		if o.ClaimStatus == "unclaimed" {
+			continue
+		}
+		if m, ok := first[o.ID]; ok {
+			o.ClaimedBy = ptr(m)
+		}
+		o.ClaimedAt = ptr(o.CreatedAt)
+	}
 }
