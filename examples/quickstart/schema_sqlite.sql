@@ -1,9 +1,9 @@
 -- The Kelompok reference schema (shared/reference/kelompok.md) for SQLite,
 -- as `pipe demo` creates it. SQLite has no uuid, timestamptz or text[]
 -- types; the storage follows the SQL connector's conventions (package
--- connectors/sql): uuids are text, timestamps are UTC text in a fixed-width
--- RFC 3339 form (so text order is time order), text[] lists are JSON arrays
--- stored as text.
+-- connectors/sql): uuids are text, timestamps are UTC text of fixed width
+-- ("2026-11-01 09:30:00.000000", so text order is time order), text[] lists
+-- are JSON arrays stored as text.
 
 CREATE TABLE organizations (
     id           text PRIMARY KEY,

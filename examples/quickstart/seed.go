@@ -45,7 +45,7 @@ func Schema(d Dialect) (string, error) {
 // SQLiteTimeFormat is how timestamps are stored in the SQLite reference
 // schema: UTC, fixed width, so that text order is time order. It is the
 // format the SQL connector writes and reads for timestamp columns in SQLite.
-const SQLiteTimeFormat = "2006-01-02T15:04:05.000000Z"
+const SQLiteTimeFormat = "2006-01-02 15:04:05.000000"
 
 // CreateSchema creates the reference tables in an empty database.
 func CreateSchema(ctx context.Context, db *sql.DB, d Dialect) error {

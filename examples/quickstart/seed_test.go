@@ -82,7 +82,7 @@ func TestSeedLoadsEveryRowInBothDialects(t *testing.T) {
 					// Read the list and the time as text in the same shapes
 					// as SQLite's, to compare both the same way.
 					q = `SELECT email, position, national_id, array_to_json(sdg_tags)::text,
-						to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM members WHERE id = $1`
+						to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') FROM members WHERE id = $1`
 				}
 				if err := db.QueryRowContext(ctx, q, m.ID).Scan(&email, &position, &nik, &rawTags, &rawUpdated); err != nil {
 					t.Fatal(err)
