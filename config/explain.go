@@ -1,0 +1,153 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/format"
+)
+
+var (
+	reDisjunction = regexp.MustCompile(`^\d+ errors in empty disjunction:?$`)
+	reConflict    = regexp.MustCompile(`^conflicting values (.+?) and (.+?)(?: \(mismatched types (\w+) and (\w+)\))?$`)
+	reIncomplete  = regexp.MustCompile(`^incomplete value (.+)$`)
+	reMissing     = regexp.MustCompile(`^required field missing: (.+)$`)
+)
+
+// secretHint is the message for a secret given as anything but a reference.
+const secretHint = `a secret must be a reference to where it is kept, not the value: write {env: "TWENTY_API_KEY"}, {file: "/run/secrets/twenty_api_key"} or {vault: {path: "secret/data/pipe", key: "twenty_api_key"}}`
+
+// explain turns the CUE messages of one path into messages that say what
+// to do.
+func (l *loader) explain(path []string, msgs []string) []string {
+	user := l.userSource(path)
+	var alternatives []string
+	var out []string
+	secret := false
+	for _, m := range msgs {
+		if reDisjunction.MatchString(m) {
+			continue
+		}
+		if c := reConflict.FindStringSubmatch(m); c != nil {
+			a, b := c[1], c[2]
+			other := b
+			if user != "" && b == user {
+				other = a
+			}
+			if c[3] != "" && !strings.HasPrefix(other, "{") && !strings.HasPrefix(other, "=~") {
+				// a type mismatch: name the wanted type
+				other = c[4]
+				if b == user {
+					other = c[3]
+				}
+			}
+			if strings.Contains(other, "env!:") || strings.Contains(other, "vault!:") || strings.Contains(other, "file!:") {
+				secret = true
+				continue
+			}
+			alternatives = append(alternatives, describe(other))
+			continue
+		}
+		out = append(out, l.explainOne(path, m))
+	}
+	if secret {
+		if user != "" && strings.HasPrefix(user, `"`) {
+			return append([]string{"a secret cannot be a plain string; " + secretHint}, out...)
+		}
+		return append([]string{"invalid secret reference; " + secretHint}, out...)
+	}
+	if len(alternatives) > 0 {
+		sort.Strings(alternatives)
+		alternatives = dedupe(alternatives)
+		got := user
+		if got == "" {
+			got = "this value"
+		}
+		var msg string
+		if len(alternatives) == 1 {
+			msg = fmt.Sprintf("invalid value %s: want %s", got, alternatives[0])
+		} else {
+			msg = fmt.Sprintf("invalid value %s: want one of %s", got, strings.Join(alternatives, ", "))
+		}
+		out = append([]string{msg}, out...)
+	}
+	return out
+}
+
+func (l *loader) explainOne(path []string, m string) string {
+	last := ""
+	if len(path) > 0 {
+		last = path[len(path)-1]
+	}
+	switch {
+	case m == "field not allowed":
+		return fmt.Sprintf("unknown field %q: remove it or correct its spelling (the fields are listed in docs/configuration.md)", last)
+	case m == "field is required but not present":
+		return fmt.Sprintf("required field %q is missing: add it", last)
+	case reMissing.MatchString(m):
+		f := reMissing.FindStringSubmatch(m)[1]
+		return fmt.Sprintf("required field %q is missing: add it", f)
+	case reIncomplete.MatchString(m):
+		want := reIncomplete.FindStringSubmatch(m)[1]
+		if strings.Contains(want, "env!:") {
+			return "required secret is missing: add it; " + secretHint
+		}
+		return fmt.Sprintf("no concrete value (want %s): give it a value", describe(want))
+	}
+	return m
+}
+
+// describe renders a CUE constraint for a reader.
+func describe(c string) string {
+	switch {
+	case c == "int":
+		return "an integer"
+	case c == "string":
+		return "a string"
+	case c == "bool":
+		return "true or false"
+	case c == "number" || c == "float":
+		return "a number"
+	case strings.HasPrefix(c, `=~"^[A-Za-z_][A-Za-z0-9_-]*\\.`):
+		return `a stream reference "connection.stream"`
+	case strings.HasPrefix(c, "{"):
+		return "a struct"
+	case strings.HasPrefix(c, "["):
+		return "a list"
+	}
+	return c
+}
+
+// userSource is the user's literal value at path as written, "" when it is
+// not a single literal.
+func (l *loader) userSource(path []string) string {
+	es := l.index.entries(path...)
+	if len(es) != 1 {
+		return ""
+	}
+	switch v := es[0].value.(type) {
+	case *ast.BasicLit:
+		return v.Value
+	case *ast.StructLit, *ast.ListLit:
+		b, err := format.Node(v)
+		if err != nil || len(b) > 60 || strings.Contains(string(b), "\n") {
+			return ""
+		}
+		return string(b)
+	}
+	return ""
+}
+
+func dedupe(s []string) []string {
+	out := s[:0]
+	for i, x := range s {
+		if i > 0 && x == s[i-1] {
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}

@@ -1,0 +1,323 @@
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/build"
+	"cuelang.org/go/cue/cuecontext"
+	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/parser"
+	"cuelang.org/go/cue/token"
+
+	"github.com/kelompok/pipe/schemas"
+)
+
+// DefaultDir is the configuration directory used when none is given.
+const DefaultDir = "pipelines"
+
+// EnvDir is the environment variable naming the configuration directory.
+const EnvDir = "PIPE_CONFIG"
+
+// PackageName is the CUE package of configuration files. A file may also
+// have no package clause.
+const PackageName = "pipe"
+
+// schemaPrefix marks the embedded schema files in positions.
+const schemaPrefix = "pipe:schemas/"
+
+// Load reads every .cue file of dir, unifies them with the embedded schemas,
+// validates the result, runs the semantic checks (references, dependencies,
+// expressions, field paths, durations, secrets) and returns the typed
+// configuration with every expression compiled.
+//
+// Files are read at each call: editing them needs no rebuild. User files
+// may use the schema's definitions (#Secret, #Pipeline, ...) by name.
+//
+// On failure the error is an Errors holding every problem found, each with
+// its file:line:col; no partial configuration is returned.
+func Load(ctx context.Context, dir string) (*Config, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	l := &loader{dir: dir, index: newASTIndex(), userFiles: map[string]bool{}}
+	return l.load(ctx)
+}
+
+type loader struct {
+	dir       string
+	abs       string
+	index     *astIndex
+	userFiles map[string]bool
+	errs      Errors
+	// suppressed are CUE paths (keys) under which CUE errors are dropped
+	// because a better message was already given.
+	suppressed []string
+}
+
+func (l *loader) errorf(pos token.Pos, path []string, format string, args ...any) {
+	l.errs = append(l.errs, Error{Pos: l.position(pos), Path: formatPath(path), Msg: fmt.Sprintf(format, args...)})
+}
+
+// position converts a CUE position to a Pos, schema files named as such.
+func (l *loader) position(p token.Pos) Pos {
+	if !p.IsValid() {
+		return Pos{File: l.dir}
+	}
+	pp := p.Position()
+	return Pos{File: pp.Filename, Line: pp.Line, Column: pp.Column}
+}
+
+func (l *loader) load(ctx context.Context) (*Config, error) {
+	abs, err := filepath.Abs(l.dir)
+	if err != nil {
+		return nil, Errors{{Pos: Pos{File: l.dir}, Msg: fmt.Sprintf("cannot resolve the config directory: %v", err)}}
+	}
+	l.abs = abs
+	files, err := l.parseFiles()
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	inst := build.NewContext().NewInstance(abs, nil)
+	inst.PkgName = PackageName
+	for _, sf := range schemas.Files() {
+		f, err := parser.ParseFile(schemaPrefix+sf.Name, sf.Source, parser.ParseComments)
+		if err != nil {
+			return nil, fmt.Errorf("embedded schema %s does not parse (a bug in pipe): %w", sf.Name, err)
+		}
+		if err := inst.AddSyntax(f); err != nil {
+			return nil, fmt.Errorf("embedded schema %s (a bug in pipe): %w", sf.Name, err)
+		}
+	}
+	for _, f := range files {
+		if name := f.PackageName(); name != "" && name != PackageName && name != "_" {
+			l.errorf(f.Pos(), nil, "package %q: configuration files belong to package %q; write `package %s` or leave the package clause out", name, PackageName, PackageName)
+			continue
+		}
+		if err := inst.AddSyntax(f); err != nil {
+			l.addCUEError(err)
+		}
+	}
+	if inst.Err != nil {
+		l.addCUEError(inst.Err)
+	}
+	l.checkDuplicates()
+	if len(l.errs) > 0 {
+		return nil, sortErrors(l.errs)
+	}
+
+	cctx := cuecontext.New()
+	v := cctx.BuildInstance(inst)
+	if err := v.Validate(cue.Concrete(true), cue.Final()); err != nil {
+		l.addCUEError(err)
+	}
+	if len(l.errs) > 0 {
+		return nil, sortErrors(l.errs)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cfg := l.decode(v)
+	if len(l.errs) > 0 {
+		return nil, sortErrors(l.errs)
+	}
+	return cfg, nil
+}
+
+// parseFiles reads and parses the directory's .cue files, reporting every
+// unreadable or unparsable one.
+func (l *loader) parseFiles() ([]*ast.File, error) {
+	info, err := os.Stat(l.dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, Errors{{Pos: Pos{File: l.dir}, Msg: "the config directory does not exist: pass --config DIR or set " + EnvDir}}
+	case err != nil:
+		return nil, Errors{{Pos: Pos{File: l.dir}, Msg: fmt.Sprintf("cannot read the config directory: %v", unwrapPathError(err))}}
+	case !info.IsDir():
+		return nil, Errors{{Pos: Pos{File: l.dir}, Msg: "not a directory: --config takes the directory holding the .cue files"}}
+	}
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return nil, Errors{{Pos: Pos{File: l.dir}, Msg: fmt.Sprintf("cannot list the config directory: %v; check its permissions", unwrapPathError(err))}}
+	}
+	var files []*ast.File
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".cue") || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		name := filepath.Join(l.dir, e.Name())
+		src, err := os.ReadFile(name)
+		if err != nil {
+			var msg string
+			switch {
+			case e.IsDir():
+				msg = "is a directory, not a file: rename it so that it does not end in .cue"
+			case errors.Is(err, fs.ErrNotExist):
+				msg = "cannot be read (a dangling symbolic link?): fix or remove it"
+			case errors.Is(err, fs.ErrPermission):
+				msg = "cannot be read (permission denied): make it readable by this user"
+			default:
+				msg = fmt.Sprintf("cannot be read: %v; fix or remove it", unwrapPathError(err))
+			}
+			l.errs = append(l.errs, Error{Pos: Pos{File: name}, Msg: msg})
+			continue
+		}
+		f, err := parser.ParseFile(name, src, parser.ParseComments)
+		if err != nil {
+			l.addCUEError(err)
+			continue
+		}
+		l.userFiles[name] = true
+		l.index.addFile(f)
+		files = append(files, f)
+	}
+	if len(files) == 0 && len(l.errs) == 0 {
+		return nil, Errors{{Pos: Pos{File: l.dir}, Msg: "no .cue files in the config directory: add connections and pipelines (see docs/configuration.md) or point --config at the right directory"}}
+	}
+	if len(l.errs) > 0 {
+		return nil, sortErrors(l.errs)
+	}
+	return files, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// checkDuplicates reports a pipeline or connection declared in full (with
+// its source, or its kind) in more than one file.
+func (l *loader) checkDuplicates() {
+	for _, top := range []struct{ section, key, what string }{
+		{"pipelines", "source", "pipeline"},
+		{"connections", "kind", "connection"},
+	} {
+		names := map[string]bool{}
+		prefix := pathKey(top.section) + "\x00"
+		for k := range l.index.byPath {
+			if rest, ok := strings.CutPrefix(k, prefix); ok && !strings.Contains(rest, "\x00") {
+				names[rest] = true
+			}
+		}
+		sorted := make([]string, 0, len(names))
+		for n := range names {
+			sorted = append(sorted, n)
+		}
+		sort.Strings(sorted)
+		for _, name := range sorted {
+			decls := l.index.entries(top.section, name, top.key)
+			files := map[string]bool{}
+			var first astEntry
+			for i, d := range decls {
+				if i == 0 {
+					first = d
+				}
+				if files[d.file] {
+					continue
+				}
+				files[d.file] = true
+				if i > 0 {
+					firstPos := l.position(first.label)
+					l.errorf(d.label, []string{top.section, name}, "duplicate %s name: %q is already declared at %s; rename one of them", top.what, name, firstPos)
+				}
+			}
+			if len(files) > 1 {
+				l.suppressed = append(l.suppressed, pathKey(top.section, name))
+			}
+		}
+	}
+}
+
+// addCUEError converts CUE errors (syntax, evaluation, validation) to
+// Errors, choosing for each the position in the user's files that best
+// explains it, and folding the alternatives of a failed disjunction into
+// one message.
+func (l *loader) addCUEError(err error) {
+	type group struct {
+		path []string
+		pos  Pos
+		msgs []string
+	}
+	var groups []*group
+	byKey := map[string]*group{}
+	for _, e := range cueerrors.Errors(err) {
+		path := unquotePath(e.Path())
+		if l.isSuppressed(path) {
+			continue
+		}
+		format, args := e.Msg()
+		msg := fmt.Sprintf(format, args...)
+		key := pathKey(path...)
+		if len(path) == 0 {
+			key = fmt.Sprint(len(groups)) // syntax errors: one group each
+		}
+		g := byKey[key]
+		if g == nil {
+			g = &group{path: path, pos: l.bestPos(e, path)}
+			byKey[key] = g
+			groups = append(groups, g)
+		}
+		g.msgs = append(g.msgs, msg)
+	}
+	for _, g := range groups {
+		for _, msg := range l.explain(g.path, g.msgs) {
+			l.errs = append(l.errs, Error{Pos: g.pos, Path: formatPath(g.path), Msg: msg})
+		}
+	}
+}
+
+func (l *loader) isSuppressed(path []string) bool {
+	k := pathKey(path...)
+	for _, s := range l.suppressed {
+		if k == s || strings.HasPrefix(k, s+"\x00") {
+			return true
+		}
+	}
+	return false
+}
+
+// bestPos picks, among an error's positions, the first one in a user file;
+// failing that, the declaration of the path (or of its nearest declared
+// ancestor) in the user's files; failing that, the schema's position.
+func (l *loader) bestPos(e cueerrors.Error, path []string) Pos {
+	positions := cueerrors.Positions(e)
+	for _, p := range positions {
+		if l.userFiles[p.Filename()] {
+			return l.position(p)
+		}
+	}
+	if p, ok := l.index.pos(path...); ok {
+		return l.position(p)
+	}
+	if len(positions) > 0 {
+		return l.position(positions[0])
+	}
+	return Pos{File: l.dir}
+}
+
+func unquotePath(segs []string) []string {
+	out := make([]string, len(segs))
+	for i, s := range segs {
+		if u, err := strconv.Unquote(s); err == nil {
+			s = u
+		}
+		out[i] = s
+	}
+	return out
+}
