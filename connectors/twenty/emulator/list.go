@@ -1,0 +1,252 @@
+package emulator
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// orderTerm is one order_by entry.
+type orderTerm struct {
+	path      string
+	kind      string
+	desc      bool
+	nullsLast bool
+}
+
+var directions = map[string][2]bool{ // desc, nullsLast
+	"AscNullsFirst":  {false, false},
+	"AscNullsLast":   {false, true},
+	"DescNullsFirst": {true, false},
+	"DescNullsLast":  {true, true},
+}
+
+// parseOrderBy reads order_by=f1,f2[DescNullsLast]. id is always appended
+// as the last term (ascending) so that every order is total.
+func parseOrderBy(o *objectDef, src string) ([]orderTerm, *apiError) {
+	var terms []orderTerm
+	hasID := false
+	if strings.TrimSpace(src) != "" {
+		for _, item := range strings.Split(src, ",") {
+			item = strings.TrimSpace(item)
+			name, dir := item, "AscNullsFirst"
+			if i := strings.IndexByte(item, '['); i >= 0 {
+				if !strings.HasSuffix(item, "]") {
+					return nil, badRequest("Invalid order_by %q: missing ']'", src)
+				}
+				name, dir = item[:i], item[i+1:len(item)-1]
+			}
+			d, ok := directions[dir]
+			if !ok {
+				return nil, badRequest("Invalid order_by direction %q: use AscNullsFirst, AscNullsLast, DescNullsFirst or DescNullsLast", dir)
+			}
+			kind, path, err := resolvePath(o, name)
+			if err != nil {
+				return nil, err
+			}
+			if path == "id" {
+				hasID = true
+			}
+			terms = append(terms, orderTerm{path: path, kind: kind, desc: d[0], nullsLast: d[1]})
+		}
+	} else {
+		terms = append(terms, orderTerm{path: "position", kind: typePosition})
+	}
+	if !hasID {
+		terms = append(terms, orderTerm{path: "id", kind: typeUUID})
+	}
+	return terms, nil
+}
+
+// compareBy orders two records (or a record and a cursor) by terms.
+func compareBy(terms []orderTerm, a, b map[string]any) int {
+	for _, t := range terms {
+		x, _ := lookupPath(a, t.path)
+		y, _ := lookupPath(b, t.path)
+		var c int
+		switch {
+		case x == nil && y == nil:
+			c = 0
+		case x == nil || y == nil:
+			// nulls first or last regardless of asc/desc
+			c = -1
+			if x != nil {
+				c = 1
+			}
+			if t.nullsLast {
+				c = -c
+			}
+		default:
+			c = compareValues(t.kind, x, y)
+			if t.desc {
+				c = -c
+			}
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// encodeCursor is base64 of the JSON of the order-by values plus id.
+func encodeCursor(terms []orderTerm, r map[string]any) string {
+	m := map[string]any{}
+	for _, t := range terms {
+		v, _ := lookupPath(r, t.path)
+		m[t.path] = v
+	}
+	b, _ := json.Marshal(m)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (map[string]any, *apiError) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		b, err = base64.URLEncoding.DecodeString(s)
+	}
+	var flat map[string]any
+	if err != nil || json.Unmarshal(b, &flat) != nil {
+		return nil, badRequest("Invalid cursor %q", s)
+	}
+	// cursor keys are dotted paths; rebuild nested maps for lookupPath
+	out := map[string]any{}
+	for k, v := range flat {
+		head, sub, nested := strings.Cut(k, ".")
+		if !nested {
+			out[k] = v
+			continue
+		}
+		m, _ := out[head].(map[string]any)
+		if m == nil {
+			m = map[string]any{}
+			out[head] = m
+		}
+		m[sub] = v
+	}
+	return out, nil
+}
+
+// listQuery is a parsed GET /rest/{plural} query.
+type listQuery struct {
+	limit         int
+	depth         int
+	filter        filterNode
+	withDeleted   bool
+	order         []orderTerm
+	startingAfter map[string]any
+	endingBefore  map[string]any
+}
+
+const (
+	defaultLimit = 60
+	maxLimit     = 200
+)
+
+func parseListQuery(o *objectDef, q url.Values) (*listQuery, *apiError) {
+	lq := &listQuery{limit: defaultLimit}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return nil, badRequest("limit must be a non-negative integer, got %q", s)
+		}
+		lq.limit = min(n, maxLimit)
+	}
+	depth, err := parseDepth(q)
+	if err != nil {
+		return nil, err
+	}
+	lq.depth = depth
+	if s := q.Get("filter"); s != "" {
+		f, deleted, err := parseFilter(o, s)
+		if err != nil {
+			return nil, err
+		}
+		lq.filter, lq.withDeleted = f, deleted
+	}
+	order, aerr := parseOrderBy(o, q.Get("order_by"))
+	if aerr != nil {
+		return nil, aerr
+	}
+	lq.order = order
+	after, before := q.Get("starting_after"), q.Get("ending_before")
+	if after != "" && before != "" {
+		return nil, badRequest("starting_after and ending_before cannot be used together")
+	}
+	if after != "" {
+		if lq.startingAfter, aerr = decodeCursor(after); aerr != nil {
+			return nil, aerr
+		}
+	}
+	if before != "" {
+		if lq.endingBefore, aerr = decodeCursor(before); aerr != nil {
+			return nil, aerr
+		}
+	}
+	return lq, nil
+}
+
+func parseDepth(q url.Values) (int, *apiError) {
+	s := q.Get("depth")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 1 {
+		return 0, badRequest("depth must be 0 or 1, got %q", s)
+	}
+	return n, nil
+}
+
+// matches applies the soft-delete rule and the filter.
+func (lq *listQuery) matches(r map[string]any) bool {
+	if !lq.withDeleted && r["deletedAt"] != nil {
+		return false
+	}
+	return lq.filter == nil || lq.filter.eval(r) == triTrue
+}
+
+// page is one page of a list.
+type page struct {
+	rows        []map[string]any
+	total       int
+	hasNext     bool
+	startCursor any
+	endCursor   any
+}
+
+func runList(t *table, lq *listQuery) page {
+	var all []map[string]any
+	for _, r := range t.rows {
+		if lq.matches(r) {
+			all = append(all, r)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return compareBy(lq.order, all[i], all[j]) < 0 })
+	p := page{total: len(all)}
+	var rows []map[string]any
+	switch {
+	case lq.endingBefore != nil:
+		i := sort.Search(len(all), func(i int) bool { return compareBy(lq.order, all[i], lq.endingBefore) >= 0 })
+		lo := max(0, i-lq.limit)
+		rows = all[lo:i]
+		p.hasNext = lo > 0
+	default:
+		i := 0
+		if lq.startingAfter != nil {
+			i = sort.Search(len(all), func(i int) bool { return compareBy(lq.order, all[i], lq.startingAfter) > 0 })
+		}
+		hi := min(len(all), i+lq.limit)
+		rows = all[i:hi]
+		p.hasNext = hi < len(all)
+	}
+	p.rows = rows
+	if len(rows) > 0 {
+		p.startCursor = encodeCursor(lq.order, rows[0])
+		p.endCursor = encodeCursor(lq.order, rows[len(rows)-1])
+	}
+	return p
+}
