@@ -1,0 +1,172 @@
+package normalize
+
+import "strings"
+
+// Name is a person's name split the way Twenty's FULL_NAME field holds it.
+type Name struct {
+	First string
+	Last  string
+}
+
+// String joins the parts with a space: NameParts(n.String()) == n.
+func (n Name) String() string {
+	if n.Last == "" {
+		return n.First
+	}
+	if n.First == "" {
+		return n.Last
+	}
+	return n.First + " " + n.Last
+}
+
+// NameParts splits a full name into first and last name, with Indonesian
+// conventions:
+//
+//   - many people have one name only: "Sukarno" gives First "Sukarno" and an
+//     empty Last;
+//   - otherwise Last is the final word and First the words before it
+//     ("Siti Nur Aisyah" gives "Siti Nur" / "Aisyah"), which keeps a Batak
+//     marga or a family name in Last;
+//   - honorifics and titles in front (Bapak, Bpk., Pak, Ibu, Bu, Sdr., Sdri.,
+//     H., Hj., KH., Dr., dr., Ir., Prof., Drs., Dra., Ust., Mr., Mrs. ...)
+//     and academic degrees behind (S.Kom., M.Si., S.H., S.E., M.M., Ph.D.,
+//     Amd., MBA ...), with or without a comma before them, are not names and
+//     are dropped; an initial such as "M." is kept;
+//   - a name typed in ALL CAPS or all lower case is title-cased
+//     ("BUDI SANTOSO" gives "Budi" / "Santoso", with "bin", "binti", "van"
+//     and "de" kept lower case inside a name); any other casing is the
+//     person's own and is kept ("McDonald", "deGroot").
+//
+// A value made only of titles ("Bapak") is kept as the first name rather than
+// dropped. Blank input gives the zero Name.
+func NameParts(s string) Name {
+	words := nameWords(s)
+	if len(words) == 0 {
+		return Name{}
+	}
+	// Honorifics in front, as long as a name remains after them.
+	i := 0
+	for i < len(words)-1 && isHonorific(words[i]) {
+		i++
+	}
+	// Degrees behind (after a comma they are always dropped; without a comma
+	// only the forms that cannot be a name, see isDegree).
+	j := len(words)
+	for j > i+1 && isDegree(words[j-1]) {
+		j--
+	}
+	kept := words[i:j]
+	if len(kept) == 1 && isHonorific(kept[0]) && i > 0 {
+		kept = words[:j]
+	}
+	parts := make([]string, len(kept))
+	for k, w := range kept {
+		parts[k] = strings.Trim(w.text, ",")
+	}
+	full := strings.Join(parts, " ")
+	if up, low := caseOf(full); up != low { // all caps or all lower
+		parts = strings.Fields(titleName(full))
+	}
+	if len(parts) == 1 {
+		return Name{First: parts[0]}
+	}
+	return Name{First: strings.Join(parts[:len(parts)-1], " "), Last: parts[len(parts)-1]}
+}
+
+type nameWord struct {
+	text       string
+	afterComma bool // the word follows a comma: a degree position
+}
+
+// nameWords splits s on white space and commas, remembering which words come
+// after the first comma.
+func nameWords(s string) []nameWord {
+	var out []nameWord
+	comma := false
+	for _, seg := range strings.Split(s, ",") {
+		for _, f := range strings.Fields(seg) {
+			f = strings.Trim(f, ",;")
+			if f == "" || f == "." {
+				continue
+			}
+			out = append(out, nameWord{text: f, afterComma: comma})
+		}
+		if len(out) > 0 {
+			comma = true
+		}
+	}
+	return out
+}
+
+// honorifics are folded (lower case, no dots) titles written before a name.
+var honorifics = map[string]bool{
+	"bapak": true, "bpk": true, "bp": true, "pak": true, "ibu": true, "ib": true, "bu": true,
+	"sdr": true, "sdri": true, "saudara": true, "saudari": true, "tn": true, "ny": true, "nn": true,
+	"h": true, "hj": true, "haji": true, "hajjah": true, "hajah": true, "kh": true, "kyai": true, "kiai": true,
+	"ust": true, "ustadz": true, "ustaz": true, "ustadzah": true, "ustazah": true,
+	"dr": true, "drs": true, "dra": true, "ir": true, "prof": true, "drg": true,
+	"mr": true, "mrs": true, "ms": true, "miss": true,
+}
+
+// isHonorific reports whether w is a title written before a name. Single
+// letters other than "H." are initials, not titles.
+func isHonorific(w nameWord) bool {
+	if w.afterComma {
+		return false
+	}
+	return honorifics[foldDots(w.text)]
+}
+
+// degrees are folded (lower case, no dots) academic degrees and professional
+// titles written after a name.
+var degrees = map[string]bool{
+	"skom": true, "msi": true, "sh": true, "se": true, "mm": true, "phd": true, "st": true, "mt": true,
+	"spd": true, "mpd": true, "ssos": true, "msos": true, "sag": true, "mag": true, "spsi": true, "mpsi": true,
+	"sked": true, "mkom": true, "mkes": true, "skep": true, "sfarm": true, "sip": true, "sikom": true,
+	"mikom": true, "amd": true, "ss": true, "mhum": true, "sak": true, "mak": true, "shut": true,
+	"sp": true, "mp": true, "ssi": true, "msc": true, "bsc": true, "ba": true, "ma": true, "mba": true,
+	"mh": true, "mkn": true, "sgz": true, "spdi": true, "mpdi": true, "shi": true, "sthi": true,
+	"lc": true, "spa": true, "spog": true, "sppd": true, "spb": true, "ssn": true, "sds": true,
+	"stp": true, "sei": true, "mei": true, "ak": true, "cpa": true, "mars": true,
+	"ssit": true, "str": true, "skm": true, "mkm": true, "sst": true, "dipl": true, "ing": true,
+	"meng": true, "beng": true, "ssy": true, "sth": true, "mth": true, "mdiv": true, "sps": true,
+}
+
+// isDegree reports whether a word at the end of a name is a degree. After a
+// comma, any known degree counts, and so does any word with a dot inside
+// ("Amd.Kep"). Without a comma only known degrees written with a dot
+// ("S.Kom", "M.Si.") or in capitals of three or more letters ("MBA") count,
+// because short words such as "Ma" or "Se" can be names.
+func isDegree(w nameWord) bool {
+	f := foldDots(w.text)
+	dotted := strings.Contains(strings.TrimSuffix(w.text, "."), ".")
+	if w.afterComma && (degrees[f] || dotted) {
+		return true
+	}
+	if !degrees[f] {
+		return false
+	}
+	if strings.Contains(w.text, ".") {
+		return true
+	}
+	up, low := caseOf(w.text)
+	return up && !low && len(f) >= 3
+}
+
+// foldDots lower-cases w and removes its dots.
+func foldDots(w string) string {
+	return strings.ToLower(strings.ReplaceAll(w, ".", ""))
+}
+
+// lowerParticles stay lower case inside a title-cased name.
+var lowerParticles = map[string]bool{"bin": true, "binti": true, "van": true, "von": true, "de": true, "der": true, "den": true}
+
+func titleName(s string) string {
+	words := strings.Fields(Title(s))
+	for i, w := range words {
+		if i > 0 && i < len(words)-1 && lowerParticles[strings.ToLower(w)] {
+			words[i] = strings.ToLower(w)
+		}
+	}
+	return strings.Join(words, " ")
+}

@@ -1,0 +1,201 @@
+package normalize
+
+import (
+	"strings"
+	"unicode"
+)
+
+// positionHeads lists every canonical jabatan with the ways people write it.
+// Aliases are folded: lower case, letters and digits only per word.
+var positionHeads = []struct {
+	canonical string
+	aliases   []string
+}{
+	{"Ketua Umum", []string{"ketum", "ketua umum", "ketu umum", "ketuaumum", "chairman general"}},
+	{"Ketua Harian", []string{"ketua harian", "kahar"}},
+	{"Ketua Dewan Pembina", []string{"ketua dewan pembina"}},
+	{"Ketua Dewan Pengawas", []string{"ketua dewan pengawas"}},
+	{"Ketua Dewan Penasehat", []string{"ketua dewan penasehat", "ketua dewan penasihat"}},
+	{"Ketua Dewan", []string{"ketua dewan"}},
+	{"Ketua", []string{"ketua", "ketu", "chairman", "chairperson", "chairwoman", "chair", "president", "presiden"}},
+	{"Wakil Ketua Umum", []string{"waketum", "wakil ketua umum", "wakil ketum", "wakatum", "wk ketum", "wakil ketu umum"}},
+	{"Wakil Ketua", []string{"wakil ketua", "waka", "wakil ketu", "wk ketua", "wkl ketua", "wakilketua", "vice chairman", "vice chair", "vice president", "wakil presiden"}},
+	{"Wakil Sekretaris Jenderal", []string{"wasekjen", "wakil sekjen", "wakil sekretaris jenderal", "wakil sekretaris jendral", "wakil sekertaris jenderal"}},
+	{"Sekretaris Jenderal", []string{"sekjen", "sekjend", "sekretaris jenderal", "sekretaris jendral", "sekertaris jenderal", "sekertaris jendral", "sekretaris general", "secretary general", "sekjn"}},
+	{"Sekretaris Umum", []string{"sekum", "sekretaris umum", "sekertaris umum"}},
+	{"Wakil Sekretaris", []string{"wasek", "wakil sekretaris", "wakil sekertaris", "wakil sekretariss", "wakil sek", "wakil sekr"}},
+	{"Sekretaris", []string{"sekretaris", "sekertaris", "sekretariss", "sekrtaris", "sekretaris", "sekr", "sekre", "sek", "secretary", "sekretary"}},
+	{"Wakil Bendahara Umum", []string{"wabendum", "wakil bendahara umum", "wakil bendum"}},
+	{"Bendahara Umum", []string{"bendum", "bendahara umum", "bendahari umum"}},
+	{"Wakil Bendahara", []string{"wabend", "wakil bendahara", "wakil bendahari", "wabendahara", "wakil bend"}},
+	{"Bendahara", []string{"bendahara", "bendahari", "bendara", "bend", "bendhara", "treasurer"}},
+	{"Koordinator Wilayah", []string{"korwil", "koordinator wilayah", "koord wilayah", "kord wilayah", "koor wilayah", "coordinator wilayah"}},
+	{"Koordinator Daerah", []string{"korda", "koordinator daerah", "koord daerah", "koor daerah"}},
+	{"Koordinator Lapangan", []string{"korlap", "koordinator lapangan", "koord lapangan", "koor lapangan", "field coordinator"}},
+	{"Koordinator Bidang", []string{"korbid", "koordinator bidang", "koord bidang", "koor bidang"}},
+	{"Koordinator", []string{"koordinator", "koordinatur", "kordinator", "koord", "koor", "kord", "coordinator", "coord"}},
+	{"Dewan Pembina", []string{"dewan pembina"}},
+	{"Dewan Pengawas", []string{"dewan pengawas"}},
+	{"Dewan Penasehat", []string{"dewan penasehat", "dewan penasihat"}},
+	{"Pembina", []string{"pembina", "patron"}},
+	{"Penasehat", []string{"penasehat", "penasihat", "advisor", "adviser"}},
+	{"Pengawas", []string{"pengawas", "supervisor"}},
+	{"Direktur Utama", []string{"dirut", "direktur utama", "president director"}},
+	{"Direktur Eksekutif", []string{"direktur eksekutif", "direktur executive", "executive director", "direktur exekutif"}},
+	{"Direktur", []string{"direktur", "director", "dir", "direktor"}},
+	{"Pendiri", []string{"pendiri", "founder", "co founder", "cofounder"}},
+	{"Anggota", []string{"anggota", "anggauta", "anggt", "member", "anggota biasa"}},
+}
+
+type positionEntry struct {
+	words     []string
+	canonical string
+}
+
+// positionIndex maps a first folded word to the entries starting with it,
+// longest first.
+var positionIndex = func() map[string][]positionEntry {
+	idx := map[string][]positionEntry{}
+	add := func(alias, canonical string) {
+		w := strings.Fields(alias)
+		for _, e := range idx[w[0]] {
+			if strings.Join(e.words, " ") == alias {
+				return
+			}
+		}
+		idx[w[0]] = append(idx[w[0]], positionEntry{w, canonical})
+	}
+	for _, h := range positionHeads {
+		add(foldWords(h.canonical), h.canonical)
+		for _, a := range h.aliases {
+			add(a, h.canonical)
+		}
+	}
+	for k, es := range idx {
+		// Longest alias first, so "ketua umum" wins over "ketua".
+		for i := 1; i < len(es); i++ {
+			for j := i; j > 0 && len(es[j].words) > len(es[j-1].words); j-- {
+				es[j], es[j-1] = es[j-1], es[j]
+			}
+		}
+		idx[k] = es
+	}
+	return idx
+}()
+
+// Position returns the canonical jabatan for a position as people write it:
+// abbreviations ("Ketum", "Waketum", "Sekjen", "Bendum", "Korwil"), misspellings
+// ("sekertaris"), English forms ("Treasurer") and any case give Ketua Umum,
+// Wakil Ketua Umum, Sekretaris Jenderal, Bendahara Umum, Koordinator Wilayah,
+// Sekretaris, Bendahara, and so on. What follows the jabatan is kept, with a
+// province name after it written out in full: "korwil jabar" gives
+// "Koordinator Wilayah Jawa Barat", "KETUA BIDANG SDM" gives "Ketua Bidang
+// SDM", "wakil ketua ii" gives "Wakil Ketua II". Values that do not start
+// with a known jabatan pass through trimmed with white space collapsed,
+// never invented.
+func Position(s string) string {
+	// One pass can turn an alias into a canonical head that, with the words
+	// after it, reads as a longer alias ("ketu dewan penasihat"); a second
+	// pass settles it.
+	r := position(s)
+	for range 3 {
+		next := position(r)
+		if next == r {
+			break
+		}
+		r = next
+	}
+	return r
+}
+
+func position(s string) string {
+	words := strings.Fields(s)
+	if len(words) == 0 {
+		return ""
+	}
+	folded := make([]string, len(words))
+	for i, w := range words {
+		folded[i] = foldWord(w)
+	}
+	var head string
+	n := 0
+	for _, e := range positionIndex[folded[0]] {
+		if len(e.words) <= len(folded) && equalWords(e.words, folded[:len(e.words)]) {
+			head, n = e.canonical, len(e.words)
+			break
+		}
+	}
+	if head == "" {
+		return strings.Join(words, " ")
+	}
+	rest := words[n:]
+	if len(rest) == 0 {
+		return head
+	}
+	if up, low := caseOf(s); up != low { // all caps or all lower: fix the rest's case
+		allCaps := up
+		for i, w := range rest {
+			rest[i] = caseWord(w, allCaps)
+		}
+	}
+	return head + " " + withProvinceSuffix(rest)
+}
+
+// caseWord title-cases one word of a position typed in one case, keeping
+// roman numerals and (when typed in capitals) short acronyms in capitals and
+// small connecting words in lower case.
+func caseWord(w string, allCaps bool) string {
+	f := strings.ToLower(w)
+	switch {
+	case romanNumerals[f]:
+		return strings.ToUpper(w)
+	case smallWords[f]:
+		return f
+	case allCaps && len([]rune(w)) <= 3:
+		return w
+	}
+	return Title(w)
+}
+
+var romanNumerals = map[string]bool{"i": true, "ii": true, "iii": true, "iv": true, "v": true, "vi": true, "vii": true, "viii": true, "ix": true, "x": true}
+
+var smallWords = map[string]bool{"dan": true, "di": true, "untuk": true, "dari": true, "ke": true, "yang": true, "and": true, "of": true, "the": true, "&": true}
+
+// withProvinceSuffix writes out a province alias that ends the words
+// ("Jabar" -> "Jawa Barat"), trying the longest ending first.
+func withProvinceSuffix(words []string) string {
+	for k := min(len(words), 4); k >= 1; k-- {
+		if p, ok := provinceByKey[key(strings.Join(words[len(words)-k:], " "))]; ok {
+			return strings.Join(append(words[:len(words)-k:len(words)-k], p), " ")
+		}
+	}
+	return strings.Join(words, " ")
+}
+
+func equalWords(a, b []string) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// foldWord lower-cases w and keeps only its letters and digits.
+func foldWord(w string) string {
+	var b strings.Builder
+	for _, r := range w {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
+}
+
+func foldWords(s string) string {
+	ws := strings.Fields(s)
+	for i, w := range ws {
+		ws[i] = foldWord(w)
+	}
+	return strings.Join(ws, " ")
+}
