@@ -297,7 +297,7 @@ func (s *Stream) toRecord(m map[string]any) (connectors.Record, error) {
 	for k, v := range m {
 		f := s.obj.Field(k)
 		switch {
-		case f != nil && (f.Type == "RELATION" || f.Type == "MORPH_RELATION"):
+		case f != nil && (f.Type == "RELATION" || f.Type == "MORPH_RELATION") && isNested(v):
 			delete(m, k) // nested related records (depth 1): not this record's data
 			continue
 		case k == "createdAt" || k == "updatedAt" || k == "deletedAt" || (f != nil && f.Type == "DATE_TIME"):
@@ -320,6 +320,14 @@ func (s *Stream) toRecord(m map[string]any) (connectors.Record, error) {
 	r.Deleted = m["deletedAt"] != nil
 	r.Fields = m
 	return r, nil
+}
+
+func isNested(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return true
+	}
+	return false
 }
 
 // normalizeNumbers turns json.Number into int64 when integral, float64
