@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -169,6 +170,19 @@ type OpenParams struct {
 	Secrets secrets.Resolver
 	// Logger is the connection's logger; never log secret values.
 	Logger *slog.Logger
+	// Dir is the configuration directory; relative paths in Config (an
+	// SQLite file, an NDJSON directory, a plugin command) are taken from
+	// it. Empty means the current directory.
+	Dir string
+}
+
+// Path resolves a path from a connection's config: absolute paths are kept,
+// relative ones are joined to p.Dir.
+func (p OpenParams) Path(name string) string {
+	if name == "" || filepath.IsAbs(name) || p.Dir == "" {
+		return name
+	}
+	return filepath.Join(p.Dir, name)
 }
 
 // Factory opens a Connection from its config.

@@ -1,0 +1,246 @@
+package sql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kelompok/pipe/connectors"
+)
+
+// OpenPostgres opens a "postgres" connection. Params:
+//
+//	url:      PostgreSQL URL or DSN; a #Secret reference or a plain string
+//	maxConns: pool size (default: pgxpool's)
+//	streams:  {<name>: StreamConfig}
+func OpenPostgres(ctx context.Context, p connectors.OpenParams) (connectors.Connection, error) {
+	url, ok, err := resolveString(ctx, p, "url")
+	if err != nil {
+		return nil, err
+	}
+	if !ok || url.IsZero() {
+		return nil, fmt.Errorf("url is missing: set url to a #Secret reference holding the PostgreSQL URL (e.g. {env: \"KELOMPOK_DATABASE_URL\"})")
+	}
+	cfgs, err := streamConfigs(p.Config)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := pgxpool.ParseConfig(url.Reveal())
+	if err != nil {
+		// pgx's parse errors can quote the URL, password included.
+		return nil, fmt.Errorf("url is not a valid PostgreSQL URL or DSN (the value is secret and not shown)")
+	}
+	if n, ok := p.Config["maxConns"]; ok {
+		switch x := n.(type) {
+		case int64:
+			pc.MaxConns = int32(x)
+		case float64:
+			pc.MaxConns = int32(x)
+		case int:
+			pc.MaxConns = int32(x)
+		}
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL at %s:%d/%s: %w", pc.ConnConfig.Host, pc.ConnConfig.Port, pc.ConnConfig.Database, err)
+	}
+	return newConn(p, postgres{}, pgDB{pool}, cfgs), nil
+}
+
+type pgDB struct{ pool *pgxpool.Pool }
+
+func (d pgDB) query(ctx context.Context, q string, args []any, each func([]any) error) error {
+	return pgQuery(ctx, d.pool, q, args, each)
+}
+
+func (d pgDB) exec(ctx context.Context, q string, args []any) (int64, error) {
+	tag, err := d.pool.Exec(ctx, q, args...)
+	return tag.RowsAffected(), err
+}
+
+func (d pgDB) begin(ctx context.Context) (txn, error) {
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return pgTx{tx}, nil
+}
+
+func (d pgDB) close() { d.pool.Close() }
+
+type pgTx struct{ tx pgx.Tx }
+
+func (t pgTx) query(ctx context.Context, q string, args []any, each func([]any) error) error {
+	return pgQuery(ctx, t.tx, q, args, each)
+}
+
+func (t pgTx) exec(ctx context.Context, q string, args []any) (int64, error) {
+	tag, err := t.tx.Exec(ctx, q, args...)
+	return tag.RowsAffected(), err
+}
+
+func (t pgTx) commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
+func (t pgTx) rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
+
+type pgQuerier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func pgQuery(ctx context.Context, q pgQuerier, sql string, args []any, each func([]any) error) error {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return err
+		}
+		if err := each(vals); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// postgres is the PostgreSQL dialect.
+type postgres struct{}
+
+func (postgres) kind() string       { return "postgres" }
+func (postgres) param(n int) string { return "$" + strconv.Itoa(n) }
+func (postgres) maxList() int       { return 0 }
+func (postgres) textEncoded() bool  { return false }
+
+func (postgres) anyOf(expr string, vals []any, args []any) (string, []any) {
+	// One array parameter of the values' type: = ANY($n) uses the index.
+	var arr any
+	switch vals[0].(type) {
+	case int64:
+		a := make([]int64, len(vals))
+		for i, v := range vals {
+			a[i] = v.(int64)
+		}
+		arr = a
+	case [16]byte:
+		a := make([][16]byte, len(vals))
+		for i, v := range vals {
+			a[i] = v.([16]byte)
+		}
+		arr = a
+	default:
+		a := make([]string, len(vals))
+		for i, v := range vals {
+			a[i] = v.(string)
+		}
+		arr = a
+	}
+	args = append(args, arr)
+	return fmt.Sprintf("%s = ANY(%s)", expr, postgres{}.param(len(args))), args
+}
+
+func (postgres) columns(ctx context.Context, db querier, table []string) ([]column, error) {
+	const q = `SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+FROM pg_catalog.pg_attribute a
+WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum`
+	var cols []column
+	err := db.query(ctx, q, []any{quoteQualified(table)}, func(vals []any) error {
+		name, _ := vals[0].(string)
+		typ, _ := vals[1].(string)
+		cols = append(cols, column{Name: name, Type: pgType(typ), DBType: typ})
+		return nil
+	})
+	return cols, err
+}
+
+// pgType maps a PostgreSQL type (as format_type names it) to a column type.
+func pgType(t string) string {
+	switch {
+	case strings.HasSuffix(t, "[]"):
+		return TypeTextArray
+	case t == "uuid":
+		return TypeUUID
+	case t == "smallint", t == "integer", t == "bigint":
+		return TypeInt
+	case t == "real", t == "double precision", strings.HasPrefix(t, "numeric"):
+		return TypeFloat
+	case t == "boolean":
+		return TypeBool
+	case strings.HasPrefix(t, "timestamp"), t == "date":
+		return TypeTimestamp
+	case t == "json", t == "jsonb":
+		return TypeJSON
+	}
+	return TypeText
+}
+
+func (postgres) encode(c column, v any) (any, error) {
+	switch c.Type {
+	case TypeUUID:
+		return toUUID(v)
+	case TypeInt:
+		return toInt(v)
+	case TypeFloat:
+		return toFloat(v)
+	case TypeBool:
+		return toBool(v)
+	case TypeTimestamp:
+		return toTime(v)
+	case TypeTextArray:
+		return toStrings(v)
+	case TypeJSON:
+		return v, nil
+	}
+	return toText(v)
+}
+
+func (postgres) lookupValue(c column, s string) (any, bool) {
+	switch c.Type {
+	case TypeUUID:
+		u, err := uuid.Parse(strings.TrimSpace(s))
+		if err != nil {
+			return nil, false
+		}
+		return [16]byte(u), true
+	case TypeInt:
+		i, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		return i, true
+	}
+	return s, true
+}
+
+func (postgres) now(c column, args []any) (string, []any) {
+	if c.DBType == "timestamp without time zone" {
+		return "(now() AT TIME ZONE 'UTC')", args
+	}
+	return "now()", args
+}
+
+func (postgres) sortExpr(quoted string) (string, bool) { return quoted, false }
+func (postgres) parseSort(any) (time.Time, error)      { return time.Time{}, nil }
+func (postgres) sortParam(t time.Time) any             { return t }
+
+func (postgres) recordError(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	// 22: data exception, 23: integrity constraint violation.
+	return strings.HasPrefix(pe.Code, "22") || strings.HasPrefix(pe.Code, "23")
+}
