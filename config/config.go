@@ -7,6 +7,7 @@
 package config
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -217,6 +218,19 @@ type Trigger struct {
 	Schedule time.Duration `json:"schedule,omitempty"`
 	// Webhook is true when webhook events for the sink start a run.
 	Webhook bool `json:"webhook,omitempty"`
+}
+
+// MarshalJSON writes Schedule as a duration string ("15m0s").
+func (t Trigger) MarshalJSON() ([]byte, error) {
+	var v struct {
+		Schedule string `json:"schedule,omitempty"`
+		Webhook  bool   `json:"webhook,omitempty"`
+	}
+	if t.Schedule > 0 {
+		v.Schedule = t.Schedule.String()
+	}
+	v.Webhook = t.Webhook
+	return json.Marshal(v)
 }
 
 // Test is a config unit test declared next to a pipeline.

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kelompok/pipe/config"
+)
+
+func init() { register(newListCmd) }
+
+func newListCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the pipelines: source -> sink, direction, trigger",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := app.Config(cmd.Context())
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "PIPELINE\tSOURCE\t\tSINK\tDIRECTION\tTRIGGER\tDEPENDS ON")
+			for _, name := range pipelineNames(cfg) {
+				p := cfg.Pipelines[name]
+				deps := strings.Join(p.DependsOn, ",")
+				if deps == "" {
+					deps = "-"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, p.Source, arrow(p.Direction), p.Sink, p.Direction, triggerText(p.Trigger), deps)
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func pipelineNames(cfg *config.Config) []string {
+	names := make([]string, 0, len(cfg.Pipelines))
+	for n := range cfg.Pipelines {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func arrow(direction string) string {
+	switch direction {
+	case config.Pull:
+		return "<-"
+	case config.Both:
+		return "<->"
+	}
+	return "->"
+}
+
+func triggerText(t config.Trigger) string {
+	var parts []string
+	if t.Schedule > 0 {
+		parts = append(parts, "every "+t.Schedule.String())
+	}
+	if t.Webhook {
+		parts = append(parts, "webhook")
+	}
+	if len(parts) == 0 {
+		return "manual"
+	}
+	return strings.Join(parts, ", ")
+}

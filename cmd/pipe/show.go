@@ -1,0 +1,62 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kelompok/pipe/config"
+)
+
+func init() { register(newShowCmd) }
+
+func newShowCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show PIPELINE",
+		Short: "Print a pipeline's resolved configuration as JSON (secrets as references)",
+		Args:  cobra.ExactArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			cfg, err := app.Config(cmd.Context())
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveError
+			}
+			return pipelineNames(cfg), cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := app.Config(cmd.Context())
+			if err != nil {
+				return err
+			}
+			p, ok := cfg.Pipelines[args[0]]
+			if !ok {
+				return fmt.Errorf("no pipeline %q in %s: run 'pipe list' to see the pipelines", args[0], app.ConfigDir())
+			}
+			out := struct {
+				Pipeline any `json:"pipeline"`
+				Source   any `json:"sourceConnection"`
+				Sink     any `json:"sinkConnection"`
+			}{p, connectionView(cfg.Connections[p.Source.Connection]), connectionView(cfg.Connections[p.Sink.Connection])}
+			enc := json.NewEncoder(app.Stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(out)
+		},
+	}
+}
+
+// connectionView is a connection without its stream catalog: name, kind
+// and parameters (secrets appear as references; the config never holds
+// their values).
+func connectionView(c *config.Connection) any {
+	if c == nil {
+		return nil
+	}
+	return struct {
+		Name   string         `json:"name"`
+		Kind   string         `json:"kind"`
+		Params map[string]any `json:"params"`
+	}{c.Name, c.Kind, c.Params}
+}
