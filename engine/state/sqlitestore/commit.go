@@ -1,0 +1,176 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/kelompok/pipe/engine/state"
+	"github.com/kelompok/pipe/engine/state/internal/storeutil"
+)
+
+// Commit implements state.Store: everything in b is applied in one
+// transaction, or nothing is.
+func (s *Store) Commit(ctx context.Context, b state.Batch) error {
+	return s.write(ctx, fmt.Sprintf("commit batch of %q (run %d)", b.Pipeline, b.RunID), func(tx *sql.Tx) error {
+		return commit(ctx, tx, b)
+	})
+}
+
+// pipelineOr returns p, or the batch's pipeline when p is empty.
+func pipelineOr(p, batch string) string {
+	if p != "" {
+		return p
+	}
+	return batch
+}
+
+// exec runs one prepared statement for each of n rows.
+func exec(ctx context.Context, tx *sql.Tx, query string, n int, args func(i int) ([]any, error)) error {
+	if n == 0 {
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for i := 0; i < n; i++ {
+		a, err := args(i)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, a...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func commit(ctx context.Context, tx *sql.Tx, b state.Batch) error {
+	now := storeutil.Now()
+	if err := exec(ctx, tx, `DELETE FROM links WHERE pipeline = ? AND source_key = ?`, len(b.Unlink), func(i int) ([]any, error) {
+		return []any{b.Pipeline, b.Unlink[i]}, nil
+	}); err != nil {
+		return fmt.Errorf("unlink: %w", err)
+	}
+	if err := exec(ctx, tx, `
+		INSERT INTO links (pipeline, source_key, sink_key, base, source_hash, sink_hash, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (pipeline, source_key) DO UPDATE SET sink_key = excluded.sink_key, base = excluded.base,
+			source_hash = excluded.source_hash, sink_hash = excluded.sink_hash, updated_at = excluded.updated_at`,
+		len(b.Links), func(i int) ([]any, error) {
+			l := b.Links[i]
+			base, err := storeutil.JSON(l.Base)
+			if err != nil {
+				return nil, err
+			}
+			return []any{pipelineOr(l.Pipeline, b.Pipeline), l.SourceKey, l.SinkKey, base, l.SourceHash, l.SinkHash, micro(l.UpdatedAt)}, nil
+		}); err != nil {
+		return fmt.Errorf("link: %w", err)
+	}
+	if len(b.Audit) > 0 {
+		// Reserve len(b.Audit) sequence numbers on the run row; it also
+		// orders concurrent commits of one run.
+		var last int64
+		err := tx.QueryRowContext(ctx, `UPDATE runs SET audit_seq = audit_seq + ? WHERE id = ? RETURNING audit_seq`,
+			len(b.Audit), b.RunID).Scan(&last)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("audit: run %d: %w", b.RunID, state.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		first := last - int64(len(b.Audit)) + 1
+		if err := exec(ctx, tx, `
+			INSERT INTO audit (run_id, seq, at, source_key, sink_key, direction, action, diff, reason)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(b.Audit), func(i int) ([]any, error) {
+			a := b.Audit[i]
+			diff, err := storeutil.JSON(a.Diff)
+			if err != nil {
+				return nil, err
+			}
+			at := now
+			if !a.At.IsZero() {
+				at = storeutil.Norm(a.At)
+			}
+			return []any{b.RunID, first + int64(i), at.UnixMicro(), a.SourceKey, a.SinkKey, a.Direction, a.Action, diff, a.Reason}, nil
+		}); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+	}
+	sides := make([]string, 0, len(b.Cursors))
+	for side := range b.Cursors {
+		sides = append(sides, side)
+	}
+	sort.Strings(sides)
+	if err := exec(ctx, tx, `
+		INSERT INTO cursors (pipeline, side, updated_at, id) VALUES (?, ?, ?, ?)
+		ON CONFLICT (pipeline, side) DO UPDATE SET updated_at = excluded.updated_at, id = excluded.id`,
+		len(sides), func(i int) ([]any, error) {
+			p := b.Cursors[sides[i]]
+			return []any{b.Pipeline, sides[i], storeutil.PositionTime(p), p.ID}, nil
+		}); err != nil {
+		return fmt.Errorf("cursor: %w", err)
+	}
+	if err := exec(ctx, tx, `DELETE FROM intents WHERE pipeline = ? AND side = ? AND key = ?`, len(b.IntentsDone), func(i int) ([]any, error) {
+		in := b.IntentsDone[i]
+		return []any{pipelineOr(in.Pipeline, b.Pipeline), in.Side, in.Key}, nil
+	}); err != nil {
+		return fmt.Errorf("intent done: %w", err)
+	}
+	if err := exec(ctx, tx, `
+		INSERT INTO rejects (pipeline, side, key, reason, retries, first_at, last_at, last_run_id)
+		VALUES (?, ?, ?, ?, 0, ?, ?, ?)
+		ON CONFLICT (pipeline, side, key) DO UPDATE SET reason = excluded.reason, retries = rejects.retries + 1,
+			last_at = excluded.last_at, last_run_id = excluded.last_run_id`,
+		len(b.Rejects), func(i int) ([]any, error) {
+			r := b.Rejects[i]
+			runID := r.LastRunID
+			if runID == 0 {
+				runID = b.RunID
+			}
+			at := now
+			if !r.LastAt.IsZero() {
+				at = storeutil.Norm(r.LastAt)
+			}
+			return []any{pipelineOr(r.Pipeline, b.Pipeline), r.Side, r.Key, r.Reason, at.UnixMicro(), at.UnixMicro(), runID}, nil
+		}); err != nil {
+		return fmt.Errorf("reject: %w", err)
+	}
+	if err := exec(ctx, tx, `DELETE FROM rejects WHERE pipeline = ? AND side = ? AND key = ?`, len(b.RejectsCleared), func(i int) ([]any, error) {
+		r := b.RejectsCleared[i]
+		return []any{pipelineOr(r.Pipeline, b.Pipeline), r.Side, r.Key}, nil
+	}); err != nil {
+		return fmt.Errorf("clear reject: %w", err)
+	}
+	if err := exec(ctx, tx, `
+		INSERT INTO conflicts (pipeline, source_key, sink_key, fields, source, sink, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (pipeline, source_key) WHERE resolution = '' DO UPDATE SET sink_key = excluded.sink_key,
+			fields = excluded.fields, source = excluded.source, sink = excluded.sink`,
+		len(b.Conflicts), func(i int) ([]any, error) {
+			c := b.Conflicts[i]
+			fields, err1 := storeutil.JSON(c.Fields)
+			src, err2 := storeutil.JSON(c.Source)
+			sink, err3 := storeutil.JSON(c.Sink)
+			if err := errors.Join(err1, err2, err3); err != nil {
+				return nil, err
+			}
+			return []any{pipelineOr(c.Pipeline, b.Pipeline), c.SourceKey, c.SinkKey, fields, src, sink, micro(c.CreatedAt)}, nil
+		}); err != nil {
+		return fmt.Errorf("conflict: %w", err)
+	}
+	for _, id := range b.ConflictsApplied {
+		res, err := tx.ExecContext(ctx, `UPDATE conflicts SET applied_at = ? WHERE id = ? AND resolution <> ''`, now.UnixMicro(), id)
+		if err != nil {
+			return fmt.Errorf("conflict applied: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("conflict %d marked applied: it is unknown or not resolved (%w)", id, state.ErrNotFound)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,609 @@
+// Package sqlitestore is the embedded state store: one SQLite file through
+// the pure-Go driver modernc.org/sqlite (no cgo), in WAL mode.
+//
+// SQLite allows one writer at a time. Within a process every write goes
+// through a single connection, so writes queue in Go instead of failing with
+// SQLITE_BUSY; reads use a separate pool and run alongside (WAL). Write
+// transactions begin IMMEDIATE and every connection waits up to a busy
+// timeout, so several processes sharing one file also queue rather than
+// fail.
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/engine/state"
+	"github.com/kelompok/pipe/engine/state/internal/storeutil"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// BusyTimeout is how long a connection waits for another process's write
+// to finish before failing with SQLITE_BUSY.
+const BusyTimeout = 30 * time.Second
+
+// Store is a state.Store on one SQLite file. It is safe for concurrent use.
+type Store struct {
+	path  string
+	w     *sql.DB // exactly one connection: the writer
+	r     *sql.DB // readers
+	beats storeutil.Heartbeats
+}
+
+var _ state.Store = (*Store)(nil)
+
+// Open opens (creating it and its parent directories when absent) the SQLite
+// state file at path. Call Migrate before use, and Close when done.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite state store: empty path")
+	}
+	if strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("sqlite state store: path %q contains '?', which SQLite would read as options: rename it", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("sqlite state store: create directory for %s: %w", path, err)
+		}
+	}
+	w, err := openDB(ctx, path, 1, false)
+	if err != nil {
+		return nil, err
+	}
+	r, err := openDB(ctx, path, 4, true)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	return &Store{path: path, w: w, r: r}, nil
+}
+
+// dsn builds the driver's connection string: pragmas run on every new
+// connection.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Set("_txlock", "immediate")
+	}
+	return path + "?" + q.Encode()
+}
+
+func openDB(ctx context.Context, path string, conns int, readOnly bool) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn(path, readOnly))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite state store %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite state store %s: open: %w", path, err)
+	}
+	return db, nil
+}
+
+// Path returns the file the store was opened on.
+func (s *Store) Path() string { return s.path }
+
+// Migrate applies the embedded migrations that are not yet applied.
+func (s *Store) Migrate(ctx context.Context) error {
+	// goose takes connections of its own; a separate handle keeps it from
+	// waiting on the single writer connection.
+	db, err := sql.Open("sqlite", dsn(s.path, false))
+	if err != nil {
+		return fmt.Errorf("sqlite state store %s: migrate: %w", s.path, err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("sqlite state store: embedded migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub, goose.WithTableName("pipe_migrations"), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("sqlite state store: load migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlite state store %s: apply migrations: %w", s.path, err)
+	}
+	return nil
+}
+
+// Close stops lock refreshes (without releasing the locks, as a crash
+// would: they lapse after their ttl) and closes the file.
+func (s *Store) Close() error {
+	s.beats.Close()
+	return errors.Join(s.w.Close(), s.r.Close())
+}
+
+// write runs fn in one IMMEDIATE transaction on the writer connection.
+func (s *Store) write(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite state store: %s: begin: %w", what, err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return fmt.Errorf("sqlite state store: %s: %w", what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite state store: %s: commit: %w", what, err)
+	}
+	return nil
+}
+
+func micro(t time.Time) int64 { return storeutil.Norm(t).UnixMicro() }
+
+func fromMicro(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func fromMicroPtr(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicro(v.Int64)
+	return &t
+}
+
+// Lock implements state.Store.
+func (s *Store) Lock(ctx context.Context, pipeline, owner string, ttl time.Duration) (func(context.Context) error, error) {
+	if ttl <= 0 {
+		return nil, fmt.Errorf("sqlite state store: lock %q: ttl must be positive, got %v", pipeline, ttl)
+	}
+	token := storeutil.Token()
+	var got bool
+	var holder string
+	var until int64
+	err := s.write(ctx, "lock pipeline "+pipeline, func(tx *sql.Tx) error {
+		now := storeutil.Now()
+		var tok string
+		err := tx.QueryRowContext(ctx, `
+			INSERT INTO locks (pipeline, owner, token, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (pipeline) DO UPDATE SET owner = excluded.owner, token = excluded.token,
+				acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+			WHERE locks.expires_at <= excluded.acquired_at
+			RETURNING token`,
+			pipeline, owner, token, now.UnixMicro(), now.Add(ttl).UnixMicro()).Scan(&tok)
+		switch {
+		case err == nil:
+			got = true
+			return nil
+		case errors.Is(err, sql.ErrNoRows):
+			return tx.QueryRowContext(ctx, `SELECT owner, expires_at FROM locks WHERE pipeline = ?`, pipeline).Scan(&holder, &until)
+		default:
+			return err
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !got {
+		return nil, fmt.Errorf("%w: pipeline %q is held by %q (lock expires %s unless refreshed)",
+			state.ErrLocked, pipeline, holder, fromMicro(until).Format(time.RFC3339))
+	}
+	stop := s.beats.Start(ttl, func(ctx context.Context) error {
+		_, err := s.w.ExecContext(ctx, `UPDATE locks SET expires_at = ? WHERE pipeline = ? AND token = ?`,
+			storeutil.Now().Add(ttl).UnixMicro(), pipeline, token)
+		return err
+	})
+	released := false
+	return func(ctx context.Context) error {
+		if released {
+			return nil
+		}
+		released = true
+		stop()
+		res, err := s.w.ExecContext(ctx, `DELETE FROM locks WHERE pipeline = ? AND token = ?`, pipeline, token)
+		if err != nil {
+			return fmt.Errorf("sqlite state store: release lock of %q: %w", pipeline, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("release lock of %q: %w (it lapsed: not refreshed within %v)", pipeline, state.ErrLockLost, ttl)
+		}
+		return nil
+	}, nil
+}
+
+// RunCreate implements state.Store.
+func (s *Store) RunCreate(ctx context.Context, run state.Run) (int64, error) {
+	counts, err := storeutil.JSON(run.Counts)
+	if err != nil {
+		return 0, err
+	}
+	if run.Status == "" {
+		run.Status = state.RunRunning
+	}
+	var id int64
+	err = s.write(ctx, "create run of "+run.Pipeline, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `
+			INSERT INTO runs (pipeline, trigger, dry_run, started_at, status, counts, error)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			run.Pipeline, run.Trigger, run.DryRun, micro(run.StartedAt), run.Status, counts, run.Error).Scan(&id)
+	})
+	return id, err
+}
+
+// RunFinish implements state.Store.
+func (s *Store) RunFinish(ctx context.Context, run state.Run) error {
+	counts, err := storeutil.JSON(run.Counts)
+	if err != nil {
+		return err
+	}
+	finished := storeutil.Now()
+	if run.FinishedAt != nil {
+		finished = storeutil.Norm(*run.FinishedAt)
+	}
+	return s.write(ctx, fmt.Sprintf("finish run %d", run.ID), func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?`,
+			finished.UnixMicro(), run.Status, counts, run.Error, run.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("run %d: %w", run.ID, state.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+const runColumns = `id, pipeline, trigger, dry_run, started_at, finished_at, status, counts, error`
+
+func scanRun(row interface{ Scan(...any) error }) (state.Run, error) {
+	var r state.Run
+	var started int64
+	var finished sql.NullInt64
+	var counts string
+	if err := row.Scan(&r.ID, &r.Pipeline, &r.Trigger, &r.DryRun, &started, &finished, &r.Status, &counts, &r.Error); err != nil {
+		return r, err
+	}
+	r.StartedAt = fromMicro(started)
+	r.FinishedAt = fromMicroPtr(finished)
+	return r, storeutil.Decode(counts, &r.Counts)
+}
+
+// RunGet implements state.Store.
+func (s *Store) RunGet(ctx context.Context, id int64) (state.Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("run %d: %w", id, state.ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("sqlite state store: get run %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// RunList implements state.Store: newest first.
+func (s *Store) RunList(ctx context.Context, p state.RunListParams) ([]state.Run, error) {
+	limit := p.Limit
+	if limit <= 0 {
+		limit = storeutil.DefaultRunLimit
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+runColumns+` FROM runs WHERE ? = '' OR pipeline = ? ORDER BY id DESC LIMIT ?`,
+		p.Pipeline, p.Pipeline, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite state store: list runs: %w", err)
+	}
+	defer rows.Close()
+	var out []state.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite state store: list runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// AuditList implements state.Store.
+func (s *Store) AuditList(ctx context.Context, runID int64) ([]state.AuditEntry, error) {
+	rows, err := s.r.QueryContext(ctx, `
+		SELECT run_id, seq, at, source_key, sink_key, direction, action, diff, reason
+		FROM audit WHERE run_id = ? ORDER BY seq`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite state store: audit of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []state.AuditEntry
+	for rows.Next() {
+		var a state.AuditEntry
+		var at int64
+		var diff string
+		if err := rows.Scan(&a.RunID, &a.Seq, &at, &a.SourceKey, &a.SinkKey, &a.Direction, &a.Action, &diff, &a.Reason); err != nil {
+			return nil, fmt.Errorf("sqlite state store: audit of run %d: %w", runID, err)
+		}
+		a.At = fromMicro(at)
+		if err := storeutil.Decode(diff, &a.Diff); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+const linkColumns = `pipeline, source_key, sink_key, base, source_hash, sink_hash, updated_at`
+
+func scanLink(row interface{ Scan(...any) error }) (state.Link, error) {
+	var l state.Link
+	var base string
+	var updated int64
+	if err := row.Scan(&l.Pipeline, &l.SourceKey, &l.SinkKey, &base, &l.SourceHash, &l.SinkHash, &updated); err != nil {
+		return l, err
+	}
+	l.UpdatedAt = fromMicro(updated)
+	return l, storeutil.Decode(base, &l.Base)
+}
+
+// maxParams bounds the keys of one IN (...) query, under SQLite's limit on
+// bound parameters.
+const maxParams = 500
+
+func (s *Store) linksBy(ctx context.Context, pipeline, column string, keys []string) (map[string]state.Link, error) {
+	out := make(map[string]state.Link, len(keys))
+	for start := 0; start < len(keys); start += maxParams {
+		chunk := keys[start:min(start+maxParams, len(keys))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, pipeline)
+		for _, k := range chunk {
+			args = append(args, k)
+		}
+		q := `SELECT ` + linkColumns + ` FROM links WHERE pipeline = ? AND ` + column +
+			` IN (?` + strings.Repeat(", ?", len(chunk)-1) + `)`
+		rows, err := s.r.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite state store: links of %q by %s: %w", pipeline, column, err)
+		}
+		for rows.Next() {
+			l, err := scanLink(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sqlite state store: links of %q: %w", pipeline, err)
+			}
+			if column == "source_key" {
+				out[l.SourceKey] = l
+			} else {
+				out[l.SinkKey] = l
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("sqlite state store: links of %q: %w", pipeline, err)
+		}
+	}
+	return out, nil
+}
+
+// LinksBySource implements state.Store.
+func (s *Store) LinksBySource(ctx context.Context, pipeline string, keys []string) (map[string]state.Link, error) {
+	return s.linksBy(ctx, pipeline, "source_key", keys)
+}
+
+// LinksBySink implements state.Store.
+func (s *Store) LinksBySink(ctx context.Context, pipeline string, keys []string) (map[string]state.Link, error) {
+	return s.linksBy(ctx, pipeline, "sink_key", keys)
+}
+
+// LinkCount implements state.Store.
+func (s *Store) LinkCount(ctx context.Context, pipeline string) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM links WHERE pipeline = ?`, pipeline).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite state store: count links of %q: %w", pipeline, err)
+	}
+	return n, nil
+}
+
+// LinkScan implements state.Store. It reads in pages, so fn may call the
+// store (even write to it) without deadlocking.
+func (s *Store) LinkScan(ctx context.Context, pipeline string, fn func(state.Link) error) error {
+	const page = 1000
+	after := ""
+	first := true
+	for {
+		rows, err := s.r.QueryContext(ctx, `SELECT `+linkColumns+` FROM links
+			WHERE pipeline = ? AND (? OR source_key > ?) ORDER BY source_key LIMIT ?`, pipeline, first, after, page)
+		if err != nil {
+			return fmt.Errorf("sqlite state store: scan links of %q: %w", pipeline, err)
+		}
+		var batch []state.Link
+		for rows.Next() {
+			l, err := scanLink(rows)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite state store: scan links of %q: %w", pipeline, err)
+			}
+			batch = append(batch, l)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("sqlite state store: scan links of %q: %w", pipeline, err)
+		}
+		for _, l := range batch {
+			if err := fn(l); err != nil {
+				return err
+			}
+		}
+		if len(batch) < page {
+			return nil
+		}
+		after, first = batch[len(batch)-1].SourceKey, false
+	}
+}
+
+// Cursor implements state.Store.
+func (s *Store) Cursor(ctx context.Context, pipeline, side string) (connectors.Position, error) {
+	var t, id string
+	err := s.r.QueryRowContext(ctx, `SELECT updated_at, id FROM cursors WHERE pipeline = ? AND side = ?`, pipeline, side).Scan(&t, &id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return connectors.Position{}, nil
+	}
+	if err != nil {
+		return connectors.Position{}, fmt.Errorf("sqlite state store: cursor of %q %s: %w", pipeline, side, err)
+	}
+	return storeutil.ParsePosition(t, id)
+}
+
+// CursorReset implements state.Store.
+func (s *Store) CursorReset(ctx context.Context, pipeline string) error {
+	return s.write(ctx, "reset cursors of "+pipeline, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM cursors WHERE pipeline = ?`, pipeline)
+		return err
+	})
+}
+
+// IntentsAdd implements state.Store. Adding an intent that exists replaces
+// its target id and keeps its creation time.
+func (s *Store) IntentsAdd(ctx context.Context, intents []state.Intent) error {
+	if len(intents) == 0 {
+		return nil
+	}
+	return s.write(ctx, "record create intents", func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `
+			INSERT INTO intents (pipeline, side, key, target_id, created_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (pipeline, side, key) DO UPDATE SET target_id = excluded.target_id`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, in := range intents {
+			if _, err := st.ExecContext(ctx, in.Pipeline, in.Side, in.Key, in.TargetID, micro(in.CreatedAt)); err != nil {
+				return fmt.Errorf("intent %s/%s/%s: %w", in.Pipeline, in.Side, in.Key, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Intents implements state.Store, in (side, key) order.
+func (s *Store) Intents(ctx context.Context, pipeline string) ([]state.Intent, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT pipeline, side, key, target_id, created_at FROM intents
+		WHERE pipeline = ? ORDER BY side, key`, pipeline)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite state store: intents of %q: %w", pipeline, err)
+	}
+	defer rows.Close()
+	var out []state.Intent
+	for rows.Next() {
+		var in state.Intent
+		var created int64
+		if err := rows.Scan(&in.Pipeline, &in.Side, &in.Key, &in.TargetID, &created); err != nil {
+			return nil, fmt.Errorf("sqlite state store: intents of %q: %w", pipeline, err)
+		}
+		in.CreatedAt = fromMicro(created)
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// Rejects implements state.Store, in (pipeline, id) order.
+func (s *Store) Rejects(ctx context.Context, pipeline string) ([]state.Reject, error) {
+	rows, err := s.r.QueryContext(ctx, `
+		SELECT id, pipeline, side, key, reason, retries, first_at, last_at, last_run_id
+		FROM rejects WHERE ? = '' OR pipeline = ? ORDER BY pipeline, id`, pipeline, pipeline)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite state store: rejects: %w", err)
+	}
+	defer rows.Close()
+	var out []state.Reject
+	for rows.Next() {
+		var r state.Reject
+		var first, last int64
+		if err := rows.Scan(&r.ID, &r.Pipeline, &r.Side, &r.Key, &r.Reason, &r.Retries, &first, &last, &r.LastRunID); err != nil {
+			return nil, fmt.Errorf("sqlite state store: rejects: %w", err)
+		}
+		r.FirstAt, r.LastAt = fromMicro(first), fromMicro(last)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+const conflictColumns = `id, pipeline, source_key, sink_key, fields, source, sink, created_at, resolution, resolved_at, applied_at`
+
+func scanConflict(row interface{ Scan(...any) error }) (state.Conflict, error) {
+	var c state.Conflict
+	var fields, src, sink string
+	var created int64
+	var resolved, applied sql.NullInt64
+	if err := row.Scan(&c.ID, &c.Pipeline, &c.SourceKey, &c.SinkKey, &fields, &src, &sink, &created, &c.Resolution, &resolved, &applied); err != nil {
+		return c, err
+	}
+	c.CreatedAt = fromMicro(created)
+	c.ResolvedAt, c.AppliedAt = fromMicroPtr(resolved), fromMicroPtr(applied)
+	return c, errors.Join(storeutil.Decode(fields, &c.Fields), storeutil.Decode(src, &c.Source), storeutil.Decode(sink, &c.Sink))
+}
+
+// Conflicts implements state.Store, in id order.
+func (s *Store) Conflicts(ctx context.Context, pipeline string, all bool) ([]state.Conflict, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+conflictColumns+` FROM conflicts
+		WHERE (? = '' OR pipeline = ?) AND (? OR resolution = '') ORDER BY id`, pipeline, pipeline, all)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite state store: conflicts: %w", err)
+	}
+	defer rows.Close()
+	var out []state.Conflict
+	for rows.Next() {
+		c, err := scanConflict(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite state store: conflicts: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ConflictGet implements state.Store.
+func (s *Store) ConflictGet(ctx context.Context, id int64) (state.Conflict, error) {
+	c, err := scanConflict(s.r.QueryRowContext(ctx, `SELECT `+conflictColumns+` FROM conflicts WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("conflict %d: %w", id, state.ErrNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("sqlite state store: get conflict %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// ConflictResolve implements state.Store.
+func (s *Store) ConflictResolve(ctx context.Context, id int64, take string) error {
+	if take != state.TakeSource && take != state.TakeSink {
+		return fmt.Errorf("resolve conflict %d: take must be %q or %q, got %q", id, state.TakeSource, state.TakeSink, take)
+	}
+	return s.write(ctx, fmt.Sprintf("resolve conflict %d", id), func(tx *sql.Tx) error {
+		var current string
+		err := tx.QueryRowContext(ctx, `SELECT resolution FROM conflicts WHERE id = ?`, id).Scan(&current)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("conflict %d: %w", id, state.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if current != "" {
+			return fmt.Errorf("conflict %d (took %s): %w", id, current, state.ErrAlreadyResolved)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE conflicts SET resolution = ?, resolved_at = ? WHERE id = ?`, take, storeutil.Now().UnixMicro(), id)
+		return err
+	})
+}
