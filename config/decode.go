@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -370,11 +371,19 @@ func (l *loader) compile(v cue.Value, src string, s *Stream, asBool bool, path .
 		}
 	}
 	msg, pos := exprErrorAt(err, lit, l.at(v, path...))
+	msg = firstLine(msg)
+	if name, ok := strings.CutPrefix(msg, "unknown name "); ok {
+		if strings.Contains(src, name+"(") {
+			msg = fmt.Sprintf("unknown function %s: use one of the functions in docs/functions.md, or expr's built-ins", name)
+		} else {
+			msg = fmt.Sprintf("unknown field %s: the record has %s", name, fieldList(s, name))
+		}
+	}
 	what := "expression"
 	if asBool {
 		what = "condition"
 	}
-	l.errorf(pos, path, "invalid %s: %s", what, firstLine(msg))
+	l.errorf(pos, path, "invalid %s: %s", what, msg)
 	return nil
 }
 

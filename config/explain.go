@@ -15,7 +15,11 @@ var (
 	reConflict    = regexp.MustCompile(`^conflicting values (.+?) and (.+?)(?: \(mismatched types (\w+) and (\w+)\))?$`)
 	reIncomplete  = regexp.MustCompile(`^incomplete value (.+)$`)
 	reMissing     = regexp.MustCompile(`^required field missing: (.+)$`)
+	reOutOfBound  = regexp.MustCompile(`^invalid value (.+) \(out of bound (.+)\)$`)
 )
+
+// secretFields are the field names that hold a #Secret.
+var secretFields = map[string]bool{"apiKey": true, "webhookSecret": true, "adminToken": true, "url": true}
 
 // secretHint is the message for a secret given as anything but a reference.
 const secretHint = `a secret must be a reference to where it is kept, not the value: write {env: "TWENTY_API_KEY"}, {file: "/run/secrets/twenty_api_key"} or {vault: {path: "secret/data/pipe", key: "twenty_api_key"}}`
@@ -59,6 +63,17 @@ func (l *loader) explain(path []string, msgs []string) []string {
 		}
 		return append([]string{"invalid secret reference; " + secretHint}, out...)
 	}
+	bounded := false
+	for _, m := range out {
+		if strings.Contains(m, "must be") || strings.Contains(m, "environment variable") || strings.Contains(m, "stream reference") {
+			bounded = true
+		}
+	}
+	if bounded {
+		// the other alternatives are the field's default: noise
+		alternatives = nil
+		out = dropUnknownField(out)
+	}
 	if len(alternatives) > 0 {
 		sort.Strings(alternatives)
 		alternatives = dedupe(alternatives)
@@ -82,7 +97,24 @@ func (l *loader) explainOne(path []string, m string) string {
 	if len(path) > 0 {
 		last = path[len(path)-1]
 	}
+	parent := ""
+	if len(path) > 1 {
+		parent = path[len(path)-2]
+	}
+	if b := reOutOfBound.FindStringSubmatch(m); b != nil {
+		switch {
+		case strings.Contains(b[2], "A-Za-z0-9_]*$"):
+			return fmt.Sprintf("invalid value %s: not an environment variable name; use letters, digits and _, e.g. TWENTY_API_KEY", b[1])
+		case strings.HasPrefix(b[2], `=~"^[A-Za-z_][A-Za-z0-9_-]*\\.`):
+			return fmt.Sprintf(`invalid value %s: want a stream reference "connection.stream", e.g. "kelompok.members"`, b[1])
+		case strings.HasPrefix(b[2], "=~"):
+			return fmt.Sprintf("invalid value %s: must match %s", b[1], strings.TrimPrefix(b[2], "=~"))
+		}
+		return fmt.Sprintf("invalid value %s: must be %s", b[1], b[2])
+	}
 	switch {
+	case m == "field not allowed" && secretFields[parent]:
+		return fmt.Sprintf("unknown secret source %q; %s", last, secretHint)
 	case m == "field not allowed":
 		return fmt.Sprintf("unknown field %q: remove it or correct its spelling (the fields are listed in docs/configuration.md)", last)
 	case m == "field is required but not present":
@@ -148,6 +180,18 @@ func dedupe(s []string) []string {
 			continue
 		}
 		out = append(out, x)
+	}
+	return out
+}
+
+// dropUnknownField removes "unknown field" messages, which a failed
+// disjunction adds for the alternatives the value did not choose.
+func dropUnknownField(msgs []string) []string {
+	out := msgs[:0]
+	for _, m := range msgs {
+		if !strings.HasPrefix(m, "unknown field") && !strings.HasPrefix(m, "unknown secret source") {
+			out = append(out, m)
+		}
 	}
 	return out
 }

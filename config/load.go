@@ -263,13 +263,28 @@ func (l *loader) addCUEError(err error) {
 		}
 		format, args := e.Msg()
 		msg := fmt.Sprintf(format, args...)
+		if len(path) == 0 && strings.Contains(msg, "expected") || strings.Contains(msg, "not terminated") {
+			msg += ": fix the CUE syntax here"
+		}
+		var pos Pos
+		if len(path) > 2 && path[0] == "connections" && len(l.index.entries(path[:2]...)) > 0 && len(l.index.entries(path[0], path[1], "kind")) == 0 {
+			// Without a kind, every field of the connection is "not
+			// allowed": say what is really missing, once.
+			path = path[:2]
+			msg = "required field missing: kind"
+			p, _ := l.index.pos(path...)
+			pos = l.position(p)
+		}
 		key := pathKey(path...)
 		if len(path) == 0 {
 			key = fmt.Sprint(len(groups)) // syntax errors: one group each
 		}
 		g := byKey[key]
 		if g == nil {
-			g = &group{path: path, pos: l.bestPos(e, path)}
+			if pos.File == "" {
+				pos = l.bestPos(e, path)
+			}
+			g = &group{path: path, pos: pos}
 			byKey[key] = g
 			groups = append(groups, g)
 		}
