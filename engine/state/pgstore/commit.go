@@ -1,0 +1,137 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/kelompok/pipe/engine/state"
+	"github.com/kelompok/pipe/engine/state/internal/storeutil"
+)
+
+// Commit implements state.Store: everything in b is applied in one
+// transaction (sent as one pipelined batch), or nothing is.
+func (s *Store) Commit(ctx context.Context, b state.Batch) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return commit(ctx, tx, b) })
+	if err != nil {
+		return s.errf("commit batch of %q (run %d): %w", b.Pipeline, b.RunID, err)
+	}
+	return nil
+}
+
+func pipelineOr(p, batch string) string {
+	if p != "" {
+		return p
+	}
+	return batch
+}
+
+func commit(ctx context.Context, tx pgx.Tx, b state.Batch) error {
+	now := storeutil.Now()
+	var first int64
+	if len(b.Audit) > 0 {
+		// Reserve sequence numbers on the run row; this also orders
+		// concurrent commits of one run.
+		var last int64
+		err := tx.QueryRow(ctx, `UPDATE runs SET audit_seq = audit_seq + $1 WHERE id = $2 RETURNING audit_seq`,
+			len(b.Audit), b.RunID).Scan(&last)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("audit: run %d: %w", b.RunID, state.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		first = last - int64(len(b.Audit)) + 1
+	}
+
+	var q pgx.Batch
+	for _, k := range b.Unlink {
+		q.Queue(`DELETE FROM links WHERE pipeline = $1 AND source_key = $2`, b.Pipeline, k)
+	}
+	for _, l := range b.Links {
+		base, err := storeutil.JSON(l.Base)
+		if err != nil {
+			return err
+		}
+		q.Queue(`INSERT INTO links (pipeline, source_key, sink_key, base, source_hash, sink_hash, updated_at)
+			VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)
+			ON CONFLICT (pipeline, source_key) DO UPDATE SET sink_key = excluded.sink_key, base = excluded.base,
+				source_hash = excluded.source_hash, sink_hash = excluded.sink_hash, updated_at = excluded.updated_at`,
+			pipelineOr(l.Pipeline, b.Pipeline), l.SourceKey, l.SinkKey, base, l.SourceHash, l.SinkHash, ts(l.UpdatedAt))
+	}
+	for i, a := range b.Audit {
+		diff, err := storeutil.JSON(a.Diff)
+		if err != nil {
+			return err
+		}
+		at := now
+		if !a.At.IsZero() {
+			at = ts(a.At)
+		}
+		q.Queue(`INSERT INTO audit (run_id, seq, at, source_key, sink_key, direction, action, diff, reason)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)`,
+			b.RunID, first+int64(i), at, a.SourceKey, a.SinkKey, a.Direction, a.Action, diff, a.Reason)
+	}
+	sides := make([]string, 0, len(b.Cursors))
+	for side := range b.Cursors {
+		sides = append(sides, side)
+	}
+	sort.Strings(sides)
+	for _, side := range sides {
+		p := b.Cursors[side]
+		q.Queue(`INSERT INTO cursors (pipeline, side, updated_at, id) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (pipeline, side) DO UPDATE SET updated_at = excluded.updated_at, id = excluded.id`,
+			b.Pipeline, side, storeutil.PositionTime(p), p.ID)
+	}
+	for _, in := range b.IntentsDone {
+		q.Queue(`DELETE FROM intents WHERE pipeline = $1 AND side = $2 AND key = $3`, pipelineOr(in.Pipeline, b.Pipeline), in.Side, in.Key)
+	}
+	for _, r := range b.Rejects {
+		runID := r.LastRunID
+		if runID == 0 {
+			runID = b.RunID
+		}
+		at := now
+		if !r.LastAt.IsZero() {
+			at = ts(r.LastAt)
+		}
+		q.Queue(`INSERT INTO rejects (pipeline, side, key, reason, retries, first_at, last_at, last_run_id)
+			VALUES ($1, $2, $3, $4, 0, $5, $5, $6)
+			ON CONFLICT (pipeline, side, key) DO UPDATE SET reason = excluded.reason, retries = rejects.retries + 1,
+				last_at = excluded.last_at, last_run_id = excluded.last_run_id`,
+			pipelineOr(r.Pipeline, b.Pipeline), r.Side, r.Key, r.Reason, at, runID)
+	}
+	for _, r := range b.RejectsCleared {
+		q.Queue(`DELETE FROM rejects WHERE pipeline = $1 AND side = $2 AND key = $3`, pipelineOr(r.Pipeline, b.Pipeline), r.Side, r.Key)
+	}
+	for _, c := range b.Conflicts {
+		fields, err1 := storeutil.JSON(c.Fields)
+		src, err2 := storeutil.JSON(c.Source)
+		sink, err3 := storeutil.JSON(c.Sink)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return err
+		}
+		q.Queue(`INSERT INTO conflicts (pipeline, source_key, sink_key, fields, source, sink, created_at)
+			VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7)
+			ON CONFLICT (pipeline, source_key) WHERE resolution = '' DO UPDATE SET sink_key = excluded.sink_key,
+				fields = excluded.fields, source = excluded.source, sink = excluded.sink`,
+			pipelineOr(c.Pipeline, b.Pipeline), c.SourceKey, c.SinkKey, fields, src, sink, ts(c.CreatedAt))
+	}
+	for _, id := range b.ConflictsApplied {
+		id := id
+		q.Queue(`UPDATE conflicts SET applied_at = $1 WHERE id = $2 AND resolution <> ''`, now, id).Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() == 0 {
+				return fmt.Errorf("conflict %d marked applied: it is unknown or not resolved (%w)", id, state.ErrNotFound)
+			}
+			return nil
+		})
+	}
+	if q.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, &q).Close()
+}

@@ -1,0 +1,42 @@
+package pgstore_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/kelompok/pipe/engine/state"
+	"github.com/kelompok/pipe/engine/state/pgstore"
+	"github.com/kelompok/pipe/engine/state/statetest"
+	"github.com/kelompok/pipe/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func TestConformance(t *testing.T) {
+	statetest.Run(t, statetest.Harness{
+		NewDatabase: func(t *testing.T) string { return pgtest.URL(t) },
+		Open: func(ctx context.Context, url string) (state.Store, error) {
+			return pgstore.Open(ctx, url)
+		},
+	})
+}
+
+// TestOpenErrorsHidePassword checks that a bad or unreachable URL is
+// reported without the password in it.
+func TestOpenErrorsHidePassword(t *testing.T) {
+	for _, url := range []string{
+		"postgres://pipe:s3cr3t-pw@127.0.0.1:1/pipe?sslmode=disable&connect_timeout=2",
+		"postgres://pipe:s3cr3t-pw@127.0.0.1:1/pipe?sslmode=bogus",
+		"host=127.0.0.1 port=1 password=s3cr3t-pw connect_timeout=2 sslmode=disable",
+	} {
+		st, err := pgstore.Open(t.Context(), url)
+		if err == nil {
+			st.Close()
+			t.Fatalf("Open(%q) succeeded", url)
+		}
+		if strings.Contains(err.Error(), "s3cr3t-pw") {
+			t.Errorf("error shows the password: %v", err)
+		}
+	}
+}
