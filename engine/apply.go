@@ -1,0 +1,356 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/sourcegraph/conc/panics"
+
+	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/engine/state"
+)
+
+func countAction(c *state.Counts, action string) {
+	switch action {
+	case state.ActionCreate:
+		c.Created++
+	case state.ActionUpdate:
+		c.Updated++
+	case state.ActionDelete:
+		c.Deleted++
+	case state.ActionLink:
+		c.Linked++
+	case state.ActionSkip:
+		c.Skipped++
+	case state.ActionConflict:
+		c.Conflicts++
+	case state.ActionReject:
+		c.Rejected++
+	case state.ActionFail:
+		c.Failed++
+	}
+}
+
+// record counts an item's decisions and keeps them in the plan. Deletes
+// are counted when the delete guard has let them through.
+func (r *runner) record(ds []Decision) {
+	for _, d := range ds {
+		if d.Action == state.ActionDelete {
+			continue
+		}
+		countAction(&r.counts, d.Action)
+		if r.keepPlan {
+			r.plan = append(r.plan, d)
+		}
+	}
+}
+
+// write sends changes to one side, turning a connector panic into an error.
+func (r *runner) write(ctx context.Context, si int, changes []connectors.Change) ([]connectors.Result, error) {
+	var res []connectors.Result
+	var err error
+	if rec := panics.Try(func() { res, err = r.streams[si].Write(ctx, changes) }); rec != nil {
+		err = fmt.Errorf("connector panicked: %w", rec.AsError())
+	}
+	if err == nil && len(res) != len(changes) {
+		err = fmt.Errorf("connector returned %d results for %d changes", len(res), len(changes))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("writing %d changes to %s (%s side of %q): %w", len(changes), r.ref(sideName(si)), sideName(si), r.p.Name, err)
+	}
+	return res, nil
+}
+
+func (r *runner) audit(d Decision) state.AuditEntry {
+	return state.AuditEntry{RunID: r.runID, At: r.now().UTC(), SourceKey: d.SourceKey, SinkKey: d.SinkKey,
+		Direction: d.Direction, Action: d.Action, Diff: d.Diff, Reason: d.Reason}
+}
+
+// quiet reports decisions that are counted but not audited: unchanged
+// records, so that a no-change rerun writes no audit rows.
+func quiet(d Decision) bool {
+	return d.Action == state.ActionSkip && d.Direction == "" && (d.Reason == "no field to write" ||
+		d.Reason == "no change since the last sync (echo of our own write)" ||
+		d.Reason == "unchanged; the other side's change is our own write")
+}
+
+// apply writes one batch's decisions and commits links, audit, rejects,
+// conflicts, intents and the cursor together. A failed record stops the
+// cursor of side before it for the rest of the run.
+func (r *runner) apply(ctx context.Context, items []*item, side string, blocked bool) (bool, error) {
+	if r.params.DryRun {
+		for _, it := range items {
+			r.record(it.decisions)
+			if it.del != nil {
+				r.deletes = append(r.deletes, it)
+			}
+		}
+		return blocked, nil
+	}
+	now := r.now().UTC()
+	var intents []state.Intent
+	for _, it := range items {
+		for si, w := range it.writes {
+			if w != nil && w.Op == connectors.OpCreate {
+				intents = append(intents, state.Intent{Pipeline: r.p.Name, Side: sideName(si), Key: it.key, TargetID: w.ID, CreatedAt: now})
+			}
+		}
+	}
+	if len(intents) > 0 {
+		if err := r.store.IntentsAdd(ctx, intents); err != nil {
+			return blocked, fmt.Errorf("recording %d pending creates of %q: %w", len(intents), r.p.Name, err)
+		}
+	}
+	// Writes: to the to side first, then back to the from side, each in
+	// one call in read order.
+	for _, si := range []int{sideIdx(r.to), sideIdx(r.from)} {
+		var changes []connectors.Change
+		var owners []*item
+		for _, it := range items {
+			if w := it.writes[si]; w != nil {
+				changes = append(changes, *w)
+				owners = append(owners, it)
+			}
+		}
+		if len(changes) == 0 {
+			continue
+		}
+		res, err := r.write(ctx, si, changes)
+		if err != nil {
+			return blocked, err
+		}
+		for i := range res {
+			owners[i].results[si] = &res[i]
+		}
+	}
+
+	b := state.Batch{Pipeline: r.p.Name, RunID: r.runID, Cursors: map[string]connectors.Position{}}
+	moved := false
+	var cursor connectors.Position
+	for _, it := range items {
+		r.finish(it, &b)
+		if it.cursor {
+			if it.failed {
+				blocked = true
+			}
+			if !blocked {
+				cursor, moved = it.pos, true
+			}
+		}
+	}
+	if moved {
+		b.Cursors[side] = cursor
+	}
+	if err := r.store.Commit(ctx, b); err != nil {
+		return blocked, fmt.Errorf("committing a batch of %d records of %q: %w", len(items), r.p.Name, err)
+	}
+	return blocked, nil
+}
+
+// finish settles one item after its writes: its audit rows, link, reject,
+// conflict and intents go into b.
+func (r *runner) finish(it *item, b *state.Batch) {
+	at := r.now().UTC()
+	var refused, failure string
+	notFound := -1
+	for si, res := range it.results {
+		if res == nil || res.Err == nil {
+			continue
+		}
+		switch {
+		case connectors.IsRecordError(res.Err):
+			refused = fmt.Sprintf("%s refused the record: %s", r.ref(sideName(si)), errText(res.Err))
+		case errors.Is(res.Err, connectors.ErrNotFound):
+			notFound = si
+		default:
+			failure = fmt.Sprintf("writing to %s: %s (retried on the next run)", r.ref(sideName(si)), errText(res.Err))
+		}
+	}
+	// Creates with a definite answer (done or refused) no longer need their
+	// intent; a transient failure keeps it for the next run's recovery.
+	for si, w := range it.writes {
+		if w == nil || w.Op != connectors.OpCreate {
+			continue
+		}
+		res := it.results[si]
+		if res != nil && (res.Err == nil || connectors.IsRecordError(res.Err)) {
+			b.IntentsDone = append(b.IntentsDone, state.Intent{Pipeline: r.p.Name, Side: sideName(si), Key: it.key, TargetID: w.ID})
+		}
+		if res != nil && res.Err == nil && it.linkOut != nil && res.ID != "" && res.ID != w.ID {
+			if sideName(si) == "sink" {
+				it.linkOut.SinkKey = res.ID
+			} else {
+				it.linkOut.SourceKey = res.ID
+			}
+		}
+	}
+	openReject, hadReject := r.rejects[it.origin+"\x00"+it.key]
+	dirs := ""
+	for _, d := range it.decisions {
+		if d.Direction != "" {
+			dirs = d.Direction
+		}
+	}
+	switch {
+	case failure != "":
+		it.failed = true
+		d := Decision{Action: state.ActionFail, Direction: dirs, SourceKey: it.sourceKey(), SinkKey: it.sinkKey(), Reason: failure}
+		r.record([]Decision{d})
+		b.Audit = append(b.Audit, r.audit(d))
+		return
+	case refused != "":
+		d := Decision{Action: state.ActionReject, Direction: dirs, SourceKey: it.sourceKey(), SinkKey: it.sinkKey(), Reason: refused}
+		r.record([]Decision{d})
+		b.Audit = append(b.Audit, r.audit(d))
+		b.Rejects = append(b.Rejects, state.Reject{Pipeline: r.p.Name, Side: it.origin, Key: it.key, Reason: refused, FirstAt: at, LastAt: at, LastRunID: r.runID})
+		return
+	case notFound >= 0:
+		d := Decision{Action: state.ActionSkip, SourceKey: it.sourceKey(), SinkKey: it.sinkKey(),
+			Reason: fmt.Sprintf("the %s record no longer exists; link removed", sideName(notFound))}
+		r.record([]Decision{d})
+		b.Audit = append(b.Audit, r.audit(d))
+		if it.link != nil && !it.newLink {
+			b.Unlink = append(b.Unlink, it.link.SourceKey)
+		}
+		return
+	}
+	r.record(it.decisions)
+	for _, d := range it.decisions {
+		if d.Action != state.ActionDelete && !quiet(d) {
+			b.Audit = append(b.Audit, r.audit(d))
+		}
+	}
+	if it.reject != "" {
+		b.Rejects = append(b.Rejects, state.Reject{Pipeline: r.p.Name, Side: it.origin, Key: it.key, Reason: it.reject, FirstAt: at, LastAt: at, LastRunID: r.runID})
+		return
+	}
+	if it.linkOut != nil {
+		l := *it.linkOut
+		l.Pipeline, l.UpdatedAt = r.p.Name, at
+		b.Links = append(b.Links, l)
+	} else if it.unlink && it.link != nil && !it.newLink && it.del == nil {
+		b.Unlink = append(b.Unlink, it.link.SourceKey)
+	}
+	if it.conflict != nil {
+		b.Conflicts = append(b.Conflicts, *it.conflict)
+	}
+	if it.conflictID != 0 && it.conflict == nil {
+		b.ConflictsApplied = append(b.ConflictsApplied, it.conflictID)
+	}
+	if it.del != nil {
+		// Deletes wait for the end-of-run guard; the pending reject makes
+		// sure a crash before then retries them.
+		r.deletes = append(r.deletes, it)
+		b.Rejects = append(b.Rejects, state.Reject{Pipeline: r.p.Name, Side: it.origin, Key: it.key,
+			Reason: "delete pending: waits for the end-of-run delete guard check", FirstAt: at, LastAt: at, LastRunID: r.runID})
+		return
+	}
+	if hadReject {
+		b.RejectsCleared = append(b.RejectsCleared, openReject)
+	}
+}
+
+// finishDeletes applies this run's deletes unless they exceed the delete
+// guard, in which case none is applied and all are kept as rejects.
+func (r *runner) finishDeletes(ctx context.Context) error {
+	total := len(r.deletes)
+	if total == 0 {
+		return nil
+	}
+	g := r.p.Delete
+	over := ""
+	switch {
+	case g.MaxCount > 0 && total > g.MaxCount:
+		over = fmt.Sprintf("more than delete.maxCount %d", g.MaxCount)
+	case g.MaxFraction > 0 && float64(total) > g.MaxFraction*float64(r.linkCount):
+		over = fmt.Sprintf("more than delete.maxFraction %g of %d linked records", g.MaxFraction, r.linkCount)
+	}
+	at := r.now().UTC()
+	if over != "" {
+		r.held = total
+		r.guardError = fmt.Sprintf("delete guard: this run would delete %d records, %s; no delete was applied. "+
+			"Check that the deletions are intended, then raise the limit in the pipeline's delete settings and run again", total, over)
+		reason := "delete held by the delete guard: " + over
+		var rejects []state.Reject
+		var audit []state.AuditEntry
+		for _, it := range r.deletes {
+			d := it.decisions[len(it.decisions)-1]
+			d.Action, d.Reason = state.ActionSkip, reason
+			r.record([]Decision{d})
+			audit = append(audit, r.audit(d))
+			rejects = append(rejects, state.Reject{Pipeline: r.p.Name, Side: it.origin, Key: it.key, Reason: reason, FirstAt: at, LastAt: at, LastRunID: r.runID})
+		}
+		if r.params.DryRun {
+			return nil
+		}
+		return r.store.Commit(ctx, state.Batch{Pipeline: r.p.Name, RunID: r.runID, Rejects: rejects, Audit: audit})
+	}
+	for start := 0; start < total; start += r.batchSize() {
+		chunk := r.deletes[start:min(total, start+r.batchSize())]
+		if r.params.DryRun {
+			for _, it := range chunk {
+				r.countDelete(it)
+			}
+			continue
+		}
+		for _, it := range chunk {
+			it.results = [2]*connectors.Result{}
+		}
+		for si := range 2 {
+			var changes []connectors.Change
+			var owners []*item
+			for _, it := range chunk {
+				if it.delSide == si {
+					changes = append(changes, *it.del)
+					owners = append(owners, it)
+				}
+			}
+			if len(changes) == 0 {
+				continue
+			}
+			res, err := r.write(ctx, si, changes)
+			if err != nil {
+				return err
+			}
+			for i := range res {
+				owners[i].results[si] = &res[i]
+			}
+		}
+		b := state.Batch{Pipeline: r.p.Name, RunID: r.runID}
+		for _, it := range chunk {
+			res := it.results[it.delSide]
+			d := it.decisions[len(it.decisions)-1]
+			switch {
+			case res.Err == nil || errors.Is(res.Err, connectors.ErrNotFound):
+				r.countDelete(it)
+				b.Audit = append(b.Audit, r.audit(d))
+				if it.unlink && it.link != nil {
+					b.Unlink = append(b.Unlink, it.link.SourceKey)
+				}
+				b.RejectsCleared = append(b.RejectsCleared, state.Reject{Pipeline: r.p.Name, Side: it.origin, Key: it.key})
+			case connectors.IsRecordError(res.Err):
+				d.Action, d.Reason = state.ActionReject, fmt.Sprintf("%s refused the delete: %s", r.ref(sideName(it.delSide)), errText(res.Err))
+				r.record([]Decision{d})
+				b.Audit = append(b.Audit, r.audit(d))
+				b.Rejects = append(b.Rejects, state.Reject{Pipeline: r.p.Name, Side: it.origin, Key: it.key, Reason: d.Reason, FirstAt: at, LastAt: at, LastRunID: r.runID})
+			default:
+				d.Action, d.Reason = state.ActionFail, fmt.Sprintf("deleting on %s: %s (retried on the next run)", r.ref(sideName(it.delSide)), errText(res.Err))
+				r.record([]Decision{d})
+				b.Audit = append(b.Audit, r.audit(d))
+			}
+		}
+		if err := r.store.Commit(ctx, b); err != nil {
+			return fmt.Errorf("committing deletes of %q: %w", r.p.Name, err)
+		}
+	}
+	return nil
+}
+
+func (r *runner) countDelete(it *item) {
+	d := it.decisions[len(it.decisions)-1]
+	r.counts.Deleted++
+	if r.keepPlan {
+		r.plan = append(r.plan, d)
+	}
+}

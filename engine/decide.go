@@ -1,0 +1,493 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kelompok/pipe/config"
+	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/engine/state"
+)
+
+func gone(r *connectors.Record) bool { return r == nil || r.Deleted }
+
+// writable reports whether this pipeline writes to side.
+func (r *runner) writable(side string) bool {
+	return side == r.to || r.p.Direction == config.Both
+}
+
+func (r *runner) note(it *item, action, dir, reason string, diff []state.FieldChange) {
+	it.decisions = append(it.decisions, Decision{Action: action, Direction: dir,
+		SourceKey: it.sourceKey(), SinkKey: it.sinkKey(), Diff: diff, Reason: reason})
+}
+
+// decide turns one paired item into writes, link changes and decisions.
+// It runs on a worker and touches only the item.
+func (r *runner) decide(it *item, w *worker) {
+	if it.reject != "" {
+		r.note(it, state.ActionReject, "", it.reject, nil)
+		return
+	}
+	if it.filtered {
+		r.note(it, state.ActionSkip, "", fmt.Sprintf("filtered out by the %s filter", it.origin), nil)
+		return
+	}
+	oi := sideIdx(it.origin)
+	if it.link == nil {
+		o := it.recs[oi]
+		if gone(o) {
+			reason := fmt.Sprintf("deleted on the %s and never synced", it.origin)
+			if o == nil {
+				reason = fmt.Sprintf("%s record %s no longer exists and was never synced", it.origin, it.key)
+			}
+			r.note(it, state.ActionSkip, "", reason, nil)
+			return
+		}
+		r.create(it, w)
+		return
+	}
+	F, T := it.recs[sideIdx(r.from)], it.recs[sideIdx(r.to)]
+	if gone(F) || gone(T) {
+		if r.decideDelete(it) {
+			return
+		}
+		// The live side wins over an older soft delete: restore.
+		T = it.recs[sideIdx(r.to)]
+	}
+	r.reconcile(it, w, F, T)
+}
+
+// create plans the create of the origin record on the other side.
+func (r *runner) create(it *item, w *worker) {
+	target := otherSide(it.origin)
+	if !r.writable(target) {
+		r.note(it, state.ActionSkip, "", fmt.Sprintf("no link and this pipeline does not write to the %s", target), nil)
+		return
+	}
+	id := CreateID(r.p.Name, target, it.key)
+	var fields map[string]any
+	l := &state.Link{Pipeline: r.p.Name}
+	if it.origin == r.from {
+		fields = it.fromRaw
+		base := r.flatten(fields, r.paths, false)
+		l.Base = base
+		r.setHashes(l, hashValues(base), hashValues(base))
+	} else {
+		T := it.recs[sideIdx(r.to)]
+		raw, err := w.back.Map(*T)
+		if err != nil {
+			it.reject = fmt.Sprintf("%s mapping: %v", dirOf(target), err)
+			r.note(it, state.ActionReject, "", it.reject, nil)
+			return
+		}
+		r.stripSensitive(raw)
+		fields = raw
+		base := r.flatten(T.Fields, r.paths, false)
+		l.Base = base
+		fromHash := ""
+		if fr, err := w.fwd.Map(connectors.Record{ID: id, Fields: raw}); err == nil {
+			fromHash = hashValues(r.flatten(fr, r.paths, true))
+		}
+		r.setHashes(l, fromHash, hashValues(base))
+	}
+	if target == config.SideSink {
+		l.SourceKey, l.SinkKey = it.key, id
+	} else {
+		l.SourceKey, l.SinkKey = id, it.key
+	}
+	it.writes[sideIdx(target)] = &connectors.Change{Op: connectors.OpCreate, ID: id, Fields: fields}
+	it.linkOut = l
+	paths := r.paths
+	if target != r.to {
+		paths = r.backPath
+	}
+	var diff []state.FieldChange
+	for _, p := range paths {
+		if v, ok := getPath(fields, p); ok {
+			diff = append(diff, state.FieldChange{Field: p, New: canon(v)})
+		}
+	}
+	r.note(it, state.ActionCreate, dirOf(target), fmt.Sprintf("new %s record, no match on the %s", it.origin, target), diff)
+}
+
+// setHashes stores the from- and to-side hashes in the link's source and
+// sink slots.
+func (r *runner) setHashes(l *state.Link, fromHash, toHash string) {
+	if r.from == config.SideSource {
+		l.SourceHash, l.SinkHash = fromHash, toHash
+	} else {
+		l.SourceHash, l.SinkHash = toHash, fromHash
+	}
+}
+
+func (r *runner) hashes(l *state.Link) (fromHash, toHash string) {
+	if r.from == config.SideSource {
+		return l.SourceHash, l.SinkHash
+	}
+	return l.SinkHash, l.SourceHash
+}
+
+// decideDelete handles a linked pair with at least one side deleted or
+// gone. It returns false when the live side wins over an older soft delete
+// and the pair should be reconciled (with a restore).
+func (r *runner) decideDelete(it *item) bool {
+	S, K := it.recs[0], it.recs[1]
+	if gone(S) && gone(K) {
+		it.unlink = S == nil || K == nil
+		r.note(it, state.ActionSkip, "", "deleted on both sides", nil)
+		return true
+	}
+	di := 0 // the deleted side
+	if gone(K) {
+		di = 1
+	}
+	li := 1 - di
+	D, L := it.recs[di], it.recs[li]
+	dside, lside := sideName(di), sideName(li)
+	policy := r.p.Delete.Policy
+	// A soft delete older than the live side's last change is undone: the
+	// live side changed after it.
+	if D != nil && L.UpdatedAt.After(D.UpdatedAt) && policy == config.DeleteSoft && r.writable(dside) {
+		it.restore = di + 1
+		return false
+	}
+	if !r.writable(lside) {
+		it.unlink = D == nil
+		r.note(it, state.ActionSkip, "", fmt.Sprintf("deleted on the %s; this pipeline does not write to the %s", dside, lside), nil)
+		return true
+	}
+	switch policy {
+	case config.DeleteSoft:
+		it.del = &connectors.Change{Op: connectors.OpDelete, ID: L.ID}
+		it.unlink = D == nil
+	case config.DeletePropagate:
+		it.del = &connectors.Change{Op: connectors.OpDestroy, ID: L.ID}
+		it.unlink = true
+	default:
+		it.unlink = D == nil
+		r.note(it, state.ActionSkip, "", fmt.Sprintf("deleted on the %s; delete policy is ignore", dside), nil)
+		return true
+	}
+	it.delSide = li
+	r.note(it, state.ActionDelete, dirOf(lside), fmt.Sprintf("deleted on the %s; delete policy %s", dside, policy), nil)
+	return true
+}
+
+// winner names the side whose record is newer: updatedAt, ties broken by
+// the greater id, then the source.
+func winnerNewest(S, K *connectors.Record) string {
+	switch {
+	case S.UpdatedAt.After(K.UpdatedAt):
+		return config.SideSource
+	case K.UpdatedAt.After(S.UpdatedAt):
+		return config.SideSink
+	case K.ID > S.ID:
+		return config.SideSink
+	}
+	return config.SideSource
+}
+
+// reconcile decides a linked pair whose both sides are live (T may be a
+// soft-deleted record about to be restored).
+func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
+	fi, ti := sideIdx(r.from), sideIdx(r.to)
+	if it.restore-1 == fi {
+		// Restoring the from side: write it back through the pull mapping.
+		it.writes[fi] = &connectors.Change{Op: connectors.OpRestore, ID: F.ID}
+		r.note(it, state.ActionUpdate, dirOf(r.from), fmt.Sprintf("restored: the %s changed after the %s was deleted", r.to, r.from), nil)
+		it.linkOut = it.link
+		return
+	}
+	fromVals := r.flatten(it.fromRaw, r.paths, true)
+	toVals := r.flatten(T.Fields, r.paths, false)
+	l := it.link
+	base := l.Base
+	if it.newLink {
+		base = nil
+	}
+	fromHash, toHash := r.hashes(l)
+	fromEcho := base != nil && fromHash != "" && hashValues(fromVals) == fromHash
+	toEcho := base != nil && toHash != "" && hashValues(toVals) == toHash
+	cf, ct := map[string]bool{}, map[string]bool{}
+	for _, p := range r.paths {
+		fv, inFrom := fromVals[p]
+		if base == nil {
+			if inFrom && !equal(fv, toVals[p]) {
+				cf[p], ct[p] = true, true
+			}
+			continue
+		}
+		if inFrom && !fromEcho && !equal(fv, base[p]) {
+			cf[p] = true
+		}
+		if !toEcho && !equal(toVals[p], base[p]) {
+			ct[p] = true
+		}
+	}
+	owner := r.p.Conflict.Owner
+	merged := make(map[string]any, len(toVals))
+	for k, v := range toVals {
+		merged[k] = v
+	}
+	fromWins := map[string]bool{}
+	var conflicts []string
+	for _, p := range r.paths {
+		if owner[p] != "" {
+			continue
+		}
+		switch {
+		case cf[p] && !ct[p]:
+			merged[p], fromWins[p] = fromVals[p], true
+		case cf[p] && ct[p] && !equal(fromVals[p], toVals[p]):
+			conflicts = append(conflicts, p)
+		}
+	}
+	held := false
+	if len(conflicts) > 0 {
+		var S, K *connectors.Record = F, T
+		if r.from == config.SideSink {
+			S, K = T, F
+		}
+		take := it.take
+		policy := r.p.Conflict.Policy
+		recordWinner := ""
+		switch policy {
+		case config.ConflictNewest:
+			recordWinner = winnerNewest(S, K)
+		case config.ConflictManual:
+			recordWinner = take
+		case config.ConflictMerge:
+			for _, p := range conflicts {
+				side := take
+				if side == "" {
+					switch r.p.Conflict.Fallback {
+					case "newest":
+						side = winnerNewest(S, K)
+					case config.ConflictManual:
+					case config.SideSink:
+						side = config.SideSink
+					default:
+						side = config.SideSource
+					}
+				}
+				if side == "" {
+					held = true
+					break
+				}
+				if side == r.from {
+					merged[p], fromWins[p] = fromVals[p], true
+				}
+			}
+		default: // source_of_truth
+			recordWinner = r.p.Conflict.Side
+			if take != "" {
+				recordWinner = take
+			}
+			if recordWinner == "" {
+				recordWinner = config.SideSource
+			}
+		}
+		if policy != config.ConflictMerge {
+			switch recordWinner {
+			case "":
+				held = true
+			case r.from:
+				for p, v := range fromVals {
+					if owner[p] == "" {
+						merged[p], fromWins[p] = v, true
+					}
+				}
+			default:
+				for p := range fromWins {
+					merged[p] = toVals[p]
+					delete(fromWins, p)
+				}
+			}
+		}
+	}
+	if held {
+		c := &state.Conflict{Pipeline: r.p.Name, SourceKey: l.SourceKey, SinkKey: l.SinkKey, Fields: conflicts,
+			CreatedAt: r.now().UTC()}
+		sv, kv := fromVals, toVals
+		if r.from == config.SideSink {
+			sv, kv = toVals, fromVals
+		}
+		c.Source, c.Sink = r.visible(sv), r.visible(kv)
+		it.conflict = c
+		if it.newLink {
+			it.linkOut = l // keep the pairing; the base stays empty until resolved
+		}
+		r.note(it, state.ActionConflict, "", fmt.Sprintf("both sides changed %s; held for a decision (pipe conflicts resolve)", strings.Join(conflicts, ", ")), nil)
+		return
+	}
+	for p, side := range owner {
+		if side == r.from {
+			if v, ok := fromVals[p]; ok {
+				merged[p], fromWins[p] = v, true
+			}
+		} else if _, ok := toVals[p]; ok {
+			merged[p] = toVals[p]
+			delete(fromWins, p)
+		}
+	}
+
+	// Writes to the to side: the fields whose merged value differs.
+	var toDiff []state.FieldChange
+	toFields := map[string]any{}
+	for _, p := range r.paths {
+		if fromWins[p] && !equal(merged[p], toVals[p]) {
+			raw, _ := getPath(it.fromRaw, p)
+			setPath(toFields, p, raw)
+			toDiff = append(toDiff, state.FieldChange{Field: p, Old: toVals[p], New: merged[p]})
+		}
+	}
+	restoring := it.restore-1 == ti
+	if len(toDiff) > 0 || restoring {
+		op := connectors.OpUpdate
+		if restoring {
+			op = connectors.OpRestore
+		}
+		it.writes[ti] = &connectors.Change{Op: op, ID: T.ID, Fields: toFields}
+	}
+
+	// Writes back to the from side (both-way pipelines), when a value from
+	// the to side won over what the from side holds.
+	newFromHash := hashValues(fromVals)
+	var fromDiff []state.FieldChange
+	if r.p.Direction == config.Both && w.back != nil {
+		needed := false
+		for p, v := range fromVals {
+			if !fromWins[p] && !equal(merged[p], v) {
+				needed = true
+				break
+			}
+		}
+		if needed {
+			t2 := connectors.Record{ID: T.ID, UpdatedAt: T.UpdatedAt, Fields: cloneFields(T.Fields)}
+			for _, p := range r.paths {
+				if fromWins[p] {
+					raw, _ := getPath(it.fromRaw, p)
+					setPath(t2.Fields, p, raw)
+				}
+			}
+			backRaw, err := w.back.Map(t2)
+			if err != nil {
+				it.writes = [2]*connectors.Change{}
+				it.reject = fmt.Sprintf("pull mapping: %v", err)
+				r.note(it, state.ActionReject, "", it.reject, nil)
+				return
+			}
+			r.stripSensitive(backRaw)
+			fromCur := r.flatten(F.Fields, r.backPath, false)
+			fromFields := map[string]any{}
+			for _, p := range r.backPath {
+				v, ok := getPath(backRaw, p)
+				if !ok {
+					continue
+				}
+				if cv := canon(v); !equal(cv, fromCur[p]) {
+					setPath(fromFields, p, v)
+					fromDiff = append(fromDiff, state.FieldChange{Field: p, Old: fromCur[p], New: cv})
+				}
+			}
+			if len(fromDiff) > 0 {
+				it.writes[fi] = &connectors.Change{Op: connectors.OpUpdate, ID: F.ID, Fields: fromFields}
+				f2 := connectors.Record{ID: F.ID, UpdatedAt: F.UpdatedAt, Fields: cloneFields(F.Fields)}
+				for _, c := range fromDiff {
+					v, _ := getPath(backRaw, c.Field)
+					setPath(f2.Fields, c.Field, v)
+				}
+				if fr, err := w.fwd.Map(f2); err == nil {
+					newFromHash = hashValues(r.flatten(fr, r.paths, true))
+				}
+			}
+		}
+	}
+
+	newBase := merged
+	nl := &state.Link{Pipeline: r.p.Name, SourceKey: l.SourceKey, SinkKey: l.SinkKey, Base: newBase}
+	r.setHashes(nl, newFromHash, hashValues(merged))
+	if it.newLink || !sameLink(l, nl) || it.take != "" {
+		it.linkOut = nl
+	}
+	reason := ""
+	switch {
+	case len(conflicts) > 0 && it.take != "":
+		reason = fmt.Sprintf("conflict on %s resolved by hand: the %s wins", strings.Join(conflicts, ", "), it.take)
+	case len(conflicts) > 0:
+		reason = fmt.Sprintf("both sides changed %s; %s policy decided", strings.Join(conflicts, ", "), r.p.Conflict.Policy)
+	case restoring:
+		reason = fmt.Sprintf("restored: the %s changed after the %s was deleted", r.from, r.to)
+	case len(cf) > 0 && len(ct) > 0:
+		reason = "changed on both sides; merged"
+	case len(cf) > 0:
+		reason = fmt.Sprintf("changed on the %s", r.from)
+	case len(ct) > 0:
+		reason = fmt.Sprintf("changed on the %s", r.to)
+	}
+	if it.writes[ti] != nil {
+		r.note(it, state.ActionUpdate, dirOf(r.to), reason, r.visibleDiff(toDiff))
+	}
+	if it.writes[fi] != nil {
+		r.note(it, state.ActionUpdate, dirOf(r.from), reason, r.visibleDiff(fromDiff))
+	}
+	if len(it.decisions) > 0 {
+		return
+	}
+	switch {
+	case it.newLink:
+		r.note(it, state.ActionLink, "", fmt.Sprintf("matched by %s", it.matched), nil)
+	case fromEcho && toEcho:
+		r.note(it, state.ActionSkip, "", "no change since the last sync (echo of our own write)", nil)
+	case fromEcho || toEcho:
+		r.note(it, state.ActionSkip, "", "unchanged; the other side's change is our own write", nil)
+	default:
+		r.note(it, state.ActionSkip, "", "no field to write", nil)
+	}
+}
+
+func sameLink(a, b *state.Link) bool {
+	if a.SourceHash != b.SourceHash || a.SinkHash != b.SinkHash || len(a.Base) != len(b.Base) {
+		return false
+	}
+	for k, v := range a.Base {
+		if !equal(v, b.Base[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// visible drops sensitive fields from compared values.
+func (r *runner) visible(vals map[string]any) map[string]any {
+	out := make(map[string]any, len(vals))
+	for k, v := range vals {
+		if !r.isSensitive(k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (r *runner) visibleDiff(d []state.FieldChange) []state.FieldChange {
+	out := d[:0]
+	for _, c := range d {
+		if !r.isSensitive(c.Field) {
+			out = append(out, c)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Field < out[j].Field })
+	return out
+}
+
+func cloneFields(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if sub, ok := v.(map[string]any); ok {
+			v = cloneFields(sub)
+		}
+		out[k] = v
+	}
+	return out
+}

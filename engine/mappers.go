@@ -1,0 +1,4 @@
+package engine
+
+// defaultMappers evaluates mappings with package engine/mapping.
+var defaultMappers MapperFactory

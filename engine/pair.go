@@ -1,0 +1,366 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sourcegraph/conc/panics"
+
+	"github.com/kelompok/pipe/config"
+	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/engine/state"
+)
+
+// item is one record pair on its way through a run.
+type item struct {
+	origin  string // side the record was read from
+	key     string // its key there
+	pos     connectors.Position
+	cursor  bool   // read from the change feed: the cursor passes it when done
+	retried bool   // re-read for an open reject or a resolved conflict
+	take    string // a manual conflict's resolution to apply: source or sink
+
+	recs    [2]*connectors.Record // source, sink (nil: absent)
+	link    *state.Link
+	newLink bool   // link made by identity matching in this run
+	matched string // the rule that matched
+
+	reject   string // reason the record is refused
+	wait     bool   // reject is a wait for another pipeline's link
+	filtered bool
+	fromRaw  map[string]any // from-side record mapped (nested)
+
+	// Decided:
+	decisions  []Decision
+	writes     [2]*connectors.Change
+	del        *connectors.Change // deferred delete (delete guard)
+	delSide    int
+	restore    int   // 1 + index of a soft-deleted side to restore, 0: none
+	conflictID int64 // the resolved conflict this item applies
+	linkOut    *state.Link
+	unlink     bool
+	conflict   *state.Conflict
+	results    [2]*connectors.Result
+	failed     bool
+}
+
+func (it *item) sourceKey() string {
+	if it.link != nil {
+		return it.link.SourceKey
+	}
+	if it.origin == config.SideSource {
+		return it.key
+	}
+	if it.recs[0] != nil {
+		return it.recs[0].ID
+	}
+	return ""
+}
+
+func (it *item) sinkKey() string {
+	if it.link != nil {
+		return it.link.SinkKey
+	}
+	if it.origin == config.SideSink {
+		return it.key
+	}
+	if it.recs[1] != nil {
+		return it.recs[1].ID
+	}
+	return ""
+}
+
+// pair looks every item up in the ledger, fetches the other side of linked
+// pairs, and matches the others by the identity rules.
+func (r *runner) pair(ctx context.Context, items []*item, side string) error {
+	keys := make([]string, 0, len(items))
+	for _, it := range items {
+		keys = append(keys, it.key)
+	}
+	var links map[string]state.Link
+	var err error
+	if side == config.SideSource {
+		links, err = r.store.LinksBySource(ctx, r.p.Name, keys)
+	} else {
+		links, err = r.store.LinksBySink(ctx, r.p.Name, keys)
+	}
+	if err != nil {
+		return fmt.Errorf("looking up links of %q: %w", r.p.Name, err)
+	}
+	other := otherSide(side)
+	oi := sideIdx(other)
+	var otherKeys []string
+	var unknown []*item
+	for _, it := range items {
+		if l, ok := links[it.key]; ok {
+			it.link = &l
+			otherKeys = append(otherKeys, r.linkKeys(&l)[oi])
+			continue
+		}
+		if o := it.recs[sideIdx(side)]; o != nil && !o.Deleted {
+			unknown = append(unknown, it)
+		}
+	}
+	if len(otherKeys) > 0 {
+		recs, err := r.get(ctx, other, otherKeys)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if it.link != nil {
+				it.recs[oi] = recs[r.linkKeys(it.link)[oi]]
+			}
+		}
+	}
+	if len(unknown) > 0 && len(r.p.Match) > 0 {
+		return r.match(ctx, unknown, side)
+	}
+	return nil
+}
+
+// text is the text form of a field value used by identity matching.
+func text(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case int:
+		return strconv.Itoa(v)
+	case bool:
+		return strconv.FormatBool(v)
+	case time.Time:
+		return v.UTC().Format(time.RFC3339Nano)
+	}
+	return fmt.Sprint(v)
+}
+
+// match pairs unknown records with the other side by the identity rules,
+// in batches. The first rule that yields exactly one candidate wins; more
+// than one candidate is an ambiguity, reported and never guessed.
+func (r *runner) match(ctx context.Context, items []*item, side string) error {
+	other := otherSide(side)
+	oi, si := sideIdx(other), sideIdx(side)
+	pending := items
+	cand := map[*item]*connectors.Record{}
+	for _, rule := range r.p.Match {
+		if len(pending) == 0 {
+			break
+		}
+		ours, theirs := rule.Source, rule.Sink
+		if side == config.SideSink {
+			ours, theirs = rule.Sink, rule.Source
+		}
+		norm, err := r.e.cfg.Mappers.Normalizer(rule.Normalize)
+		if err != nil {
+			return fmt.Errorf("pipeline %q: match rule %s = %s: %w", r.p.Name, rule.Source, rule.Sink, err)
+		}
+		normalize := func(v any) string {
+			s := text(v)
+			if s == "" || norm == nil {
+				return s
+			}
+			n, err := norm(s)
+			if err != nil {
+				return ""
+			}
+			return n
+		}
+		wanted := map[string][]*item{}
+		var values []string
+		seen := map[string]bool{}
+		for _, it := range pending {
+			v, _ := getPath(it.recs[si].Fields, ours)
+			n := normalize(v)
+			if n == "" {
+				continue
+			}
+			wanted[n] = append(wanted[n], it)
+			for _, s := range []string{n, text(v)} {
+				if !seen[s] {
+					seen[s] = true
+					values = append(values, s)
+				}
+			}
+		}
+		if len(values) == 0 {
+			continue
+		}
+		sort.Strings(values)
+		var found []connectors.Record
+		if rec := panics.Try(func() { found, err = r.streams[oi].Find(ctx, theirs, values) }); rec != nil {
+			err = fmt.Errorf("connector panicked: %w", rec.AsError())
+		}
+		if err != nil {
+			return fmt.Errorf("matching %s records by %s in %s: %w", side, theirs, r.ref(other), err)
+		}
+		byValue := map[string][]*connectors.Record{}
+		for i := range found {
+			v, _ := getPath(found[i].Fields, theirs)
+			if n := normalize(v); n != "" {
+				byValue[n] = append(byValue[n], &found[i])
+			}
+		}
+		var next []*item
+		for _, it := range pending {
+			v, _ := getPath(it.recs[si].Fields, ours)
+			n := normalize(v)
+			cs := byValue[n]
+			switch {
+			case n == "" || len(cs) == 0:
+				next = append(next, it)
+			case len(cs) > 1:
+				ids := make([]string, len(cs))
+				for i, c := range cs {
+					ids[i] = c.ID
+				}
+				it.reject = fmt.Sprintf("ambiguous match: %d %s records have %s = %q (%s); link one by hand or make the identity rule stricter",
+					len(cs), other, theirs, n, strings.Join(ids, ", "))
+			default:
+				cand[it] = cs[0]
+				it.matched = fmt.Sprintf("%s = %s", rule.Source, rule.Sink)
+			}
+		}
+		pending = next
+	}
+	if len(cand) == 0 {
+		return nil
+	}
+	// A candidate already linked, or claimed by two records of this batch,
+	// is not a match we may take.
+	claims := map[string][]*item{}
+	var ids []string
+	for it, c := range cand {
+		if len(claims[c.ID]) == 0 {
+			ids = append(ids, c.ID)
+		}
+		claims[c.ID] = append(claims[c.ID], it)
+	}
+	var linked map[string]state.Link
+	var err error
+	if other == config.SideSink {
+		linked, err = r.store.LinksBySink(ctx, r.p.Name, ids)
+	} else {
+		linked, err = r.store.LinksBySource(ctx, r.p.Name, ids)
+	}
+	if err != nil {
+		return fmt.Errorf("looking up links of matched records: %w", err)
+	}
+	for id, its := range claims {
+		if l, ok := linked[id]; ok {
+			for _, it := range its {
+				it.reject = fmt.Sprintf("matches %s record %s by %s, which is already linked to %s record %s",
+					other, id, it.matched, side, r.linkKeys(&l)[si])
+			}
+			continue
+		}
+		if len(its) > 1 {
+			keys := make([]string, len(its))
+			for i, it := range its {
+				keys[i] = it.key
+			}
+			sort.Strings(keys)
+			for _, it := range its {
+				it.reject = fmt.Sprintf("ambiguous match: %s record %s matches %d %s records (%s)",
+					other, id, len(its), side, strings.Join(keys, ", "))
+			}
+			continue
+		}
+		it := its[0]
+		it.recs[oi] = cand[it]
+		l := &state.Link{Pipeline: r.p.Name}
+		if side == config.SideSource {
+			l.SourceKey, l.SinkKey = it.key, id
+		} else {
+			l.SourceKey, l.SinkKey = id, it.key
+		}
+		it.link, it.newLink = l, true
+	}
+	return nil
+}
+
+// recoverIntents settles the creates a crashed run left behind: a target
+// that exists is linked (no duplicate), a missing one is forgotten (the
+// cursor did not pass its record, so the create is planned again).
+func (r *runner) recoverIntents(ctx context.Context) error {
+	intents, err := r.store.Intents(ctx, r.p.Name)
+	if err != nil {
+		return fmt.Errorf("listing pending creates of %q: %w", r.p.Name, err)
+	}
+	for len(intents) > 0 {
+		n := min(len(intents), r.batchSize())
+		chunk := intents[:n]
+		intents = intents[n:]
+		b := state.Batch{Pipeline: r.p.Name, RunID: r.runID, IntentsDone: chunk}
+		for _, target := range []string{config.SideSource, config.SideSink} {
+			var ids, keys []string
+			for _, in := range chunk {
+				if in.Side == target {
+					ids = append(ids, in.TargetID)
+					keys = append(keys, in.Key)
+				}
+			}
+			if len(ids) == 0 {
+				continue
+			}
+			got, err := r.get(ctx, target, ids)
+			if err != nil {
+				return err
+			}
+			// The compared values come from the to-side record.
+			var toRecs map[string]*connectors.Record
+			if target == r.to {
+				toRecs = got
+			} else if toRecs, err = r.get(ctx, r.to, keys); err != nil {
+				return err
+			}
+			for _, in := range chunk {
+				if in.Side != target {
+					continue
+				}
+				rec, ok := got[in.TargetID]
+				if !ok {
+					continue
+				}
+				l := state.Link{Pipeline: r.p.Name, UpdatedAt: r.now().UTC()}
+				toKey := in.TargetID
+				if target == config.SideSink {
+					l.SourceKey, l.SinkKey = in.Key, rec.ID
+				} else {
+					l.SourceKey, l.SinkKey = rec.ID, in.Key
+					toKey = in.Key
+				}
+				if r.to == config.SideSource {
+					toKey = l.SourceKey
+				} else {
+					toKey = l.SinkKey
+				}
+				if tr, ok := toRecs[toKey]; ok {
+					l.Base = r.flatten(tr.Fields, r.paths, false)
+					h := hashValues(l.Base)
+					if r.to == config.SideSink {
+						l.SinkHash = h
+					} else {
+						l.SourceHash = h
+					}
+				}
+				b.Links = append(b.Links, l)
+				b.Audit = append(b.Audit, state.AuditEntry{RunID: r.runID, At: r.now().UTC(), SourceKey: l.SourceKey, SinkKey: l.SinkKey,
+					Direction: dirOf(target), Action: state.ActionLink, Reason: "recovered a create an interrupted run had written"})
+				r.counts.Linked++
+			}
+		}
+		if err := r.store.Commit(ctx, b); err != nil {
+			return fmt.Errorf("committing recovered creates of %q: %w", r.p.Name, err)
+		}
+	}
+	return nil
+}

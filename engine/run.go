@@ -1,0 +1,560 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/sourcegraph/conc/iter"
+	"github.com/sourcegraph/conc/panics"
+
+	"github.com/kelompok/pipe/config"
+	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/engine/state"
+)
+
+// Defaults for pipelines that leave them unset.
+const (
+	DefaultBatchSize   = 500
+	DefaultConcurrency = 2
+)
+
+// idNamespace is the UUIDv5 namespace of the deterministic create ids.
+var idNamespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/kelompok/pipe/create-id"))
+
+// CreateID is the deterministic id of the record a pipeline creates on side
+// for the record key of the other side: UUIDv5 of pipeline + "\x00" + key
+// for a create on the sink (the source key), and of pipeline + "\x00pull\x00"
+// + key for a create on the source (the sink key). A rerun after a crash
+// proposes the same id, so the created record is found and linked.
+func CreateID(pipeline, side, key string) string {
+	name := pipeline + "\x00" + key
+	if side == config.SideSource {
+		name = pipeline + "\x00pull\x00" + key
+	}
+	return uuid.NewSHA1(idNamespace, []byte(name)).String()
+}
+
+func sideIdx(side string) int {
+	if side == config.SideSink {
+		return 1
+	}
+	return 0
+}
+
+func sideName(i int) string {
+	if i == 1 {
+		return config.SideSink
+	}
+	return config.SideSource
+}
+
+func otherSide(side string) string {
+	if side == config.SideSink {
+		return config.SideSource
+	}
+	return config.SideSink
+}
+
+// dirOf is the audit direction of a write to side.
+func dirOf(side string) string {
+	if side == config.SideSink {
+		return config.Push
+	}
+	return config.Pull
+}
+
+// worker holds the evaluators one mapping worker uses.
+type worker struct {
+	fwd, back Mapper
+	filters   [2]Filter
+}
+
+// runner is one run of one pipeline.
+type runner struct {
+	e      *Engine
+	p      *config.Pipeline
+	params RunParams
+	store  state.Store
+	runID  int64
+	now    func() time.Time
+
+	streams [2]connectors.Stream
+	// from is the side mapped into the compared field space (the source
+	// for push and both, the sink for pull); to is the other side.
+	from, to string
+	paths    []string // compared paths: the targets of the from->to mapping
+	backPath []string
+	workers  chan *worker
+	nworkers int
+
+	sensitive  map[string]bool
+	rejects    map[string]state.Reject // open rejects by side+"\x00"+key
+	linkCount  int
+	counts     state.Counts
+	plan       []Decision
+	keepPlan   bool
+	decided    int
+	readLeft   int // records left under --limit (-1: no limit)
+	deletes    []*item
+	guardError string
+	held       int
+}
+
+func (e *Engine) runPipeline(ctx context.Context, name string, params RunParams) Result {
+	start := e.cfg.Now()
+	p := e.cfg.Config.Pipelines[name]
+	res := Result{Pipeline: name, DryRun: params.DryRun}
+	finish := func(err error) Result {
+		res.Duration = e.cfg.Now().Sub(start)
+		if err != nil {
+			res.Status = state.RunFailed
+			res.Error = err.Error()
+		}
+		return res
+	}
+	release, err := e.cfg.Store.Lock(ctx, name, e.cfg.Owner, e.cfg.LockTTL)
+	if err != nil {
+		if errors.Is(err, state.ErrLocked) {
+			return finish(fmt.Errorf("pipeline %q is already running elsewhere (lock held); try again when it has finished: %w", name, err))
+		}
+		return finish(fmt.Errorf("taking the lock of pipeline %q: %w", name, err))
+	}
+	defer func() { _ = release(context.WithoutCancel(ctx)) }()
+
+	run := state.Run{Pipeline: name, Trigger: params.Trigger, DryRun: params.DryRun, StartedAt: start.UTC(), Status: state.RunRunning}
+	runID, err := e.cfg.Store.RunCreate(ctx, run)
+	if err != nil {
+		return finish(fmt.Errorf("recording the run of %q in the state store: %w", name, err))
+	}
+	res.RunID = runID
+	run.ID = runID
+
+	r := &runner{e: e, p: p, params: params, store: e.cfg.Store, runID: runID, now: e.cfg.Now,
+		keepPlan: params.DryRun || params.KeepPlan, readLeft: -1}
+	if params.Limit > 0 {
+		r.readLeft = params.Limit
+	}
+	runErr := r.run(ctx)
+
+	res.Counts = r.counts
+	res.Plan = r.plan
+	res.DeletesHeld = r.held
+	switch {
+	case runErr != nil:
+		res.Status = state.RunFailed
+		res.Error = runErr.Error()
+	case r.counts.Rejected > 0 || r.counts.Failed > 0 || r.guardError != "":
+		res.Status = state.RunPartial
+		res.Error = r.guardError
+	default:
+		res.Status = state.RunSucceeded
+	}
+	res.Duration = e.cfg.Now().Sub(start)
+	end := e.cfg.Now().UTC()
+	run.FinishedAt = &end
+	run.Status = res.Status
+	run.Counts = res.Counts
+	run.Error = res.Error
+	if err := e.cfg.Store.RunFinish(context.WithoutCancel(ctx), run); err != nil && runErr == nil {
+		res.Status = state.RunFailed
+		res.Error = fmt.Sprintf("recording the end of run %d: %v", runID, err)
+	}
+	if params.Progress != nil {
+		params.Progress(Progress{Pipeline: name, Records: r.decided, Counts: r.counts, Done: true})
+	}
+	e.log.Info("run finished", "pipeline", name, "run", runID, "status", res.Status, "dryRun", params.DryRun,
+		"created", r.counts.Created, "updated", r.counts.Updated, "deleted", r.counts.Deleted, "linked", r.counts.Linked,
+		"skipped", r.counts.Skipped, "conflicts", r.counts.Conflicts, "rejected", r.counts.Rejected, "failed", r.counts.Failed,
+		"duration", res.Duration)
+	return res
+}
+
+func (r *runner) batchSize() int {
+	if r.p.BatchSize > 0 {
+		return r.p.BatchSize
+	}
+	return DefaultBatchSize
+}
+
+// setup opens the streams, picks the roles and builds the workers.
+func (r *runner) setup(ctx context.Context) error {
+	for i, ref := range []config.StreamRef{r.p.Source, r.p.Sink} {
+		conn, err := r.e.connection(ctx, ref.Connection)
+		if err != nil {
+			return fmt.Errorf("pipeline %q, %s %s: %w", r.p.Name, sideName(i), ref, err)
+		}
+		var st connectors.Stream
+		if rec := panics.Try(func() { st, err = conn.Stream(ctx, ref.Stream) }); rec != nil {
+			return fmt.Errorf("opening stream %s: connector panicked: %w", ref, rec.AsError())
+		}
+		if err != nil {
+			return fmt.Errorf("opening stream %s for pipeline %q: %w", ref, r.p.Name, err)
+		}
+		r.streams[i] = st
+	}
+	var fwd, back *config.Mapping
+	switch r.p.Direction {
+	case config.Push, "":
+		r.from, r.to, fwd = config.SideSource, config.SideSink, r.p.Push
+	case config.Pull:
+		r.from, r.to, fwd = config.SideSink, config.SideSource, r.p.Pull
+	case config.Both:
+		r.from, r.to, fwd, back = config.SideSource, config.SideSink, r.p.Push, r.p.Pull
+		if back == nil {
+			return fmt.Errorf("pipeline %q syncs both ways but has no pull mapping", r.p.Name)
+		}
+	default:
+		return fmt.Errorf("pipeline %q: unknown direction %q (want push, pull or both)", r.p.Name, r.p.Direction)
+	}
+	if fwd == nil {
+		return fmt.Errorf("pipeline %q: direction %s needs a %s mapping", r.p.Name, r.p.Direction, dirOf(r.to))
+	}
+	r.sensitive = map[string]bool{}
+	for _, s := range r.p.Sensitive {
+		r.sensitive[s] = true
+	}
+	for _, f := range fwd.Fields {
+		if !r.isSensitive(f.Target) {
+			r.paths = append(r.paths, f.Target)
+		}
+	}
+	if back != nil {
+		for _, f := range back.Fields {
+			if !r.isSensitive(f.Target) {
+				r.backPath = append(r.backPath, f.Target)
+			}
+		}
+	}
+	r.nworkers = r.p.Concurrency
+	if r.nworkers <= 0 {
+		r.nworkers = DefaultConcurrency
+	}
+	r.workers = make(chan *worker, r.nworkers)
+	for range r.nworkers {
+		w := &worker{}
+		var err error
+		if w.fwd, err = r.e.cfg.Mappers.Mapper(r.p, fwd); err != nil {
+			return fmt.Errorf("pipeline %q: preparing the %s mapping: %w", r.p.Name, dirOf(r.to), err)
+		}
+		if back != nil {
+			if w.back, err = r.e.cfg.Mappers.Mapper(r.p, back); err != nil {
+				return fmt.Errorf("pipeline %q: preparing the pull mapping: %w", r.p.Name, err)
+			}
+		}
+		for i := range 2 {
+			if w.filters[i], err = r.e.cfg.Mappers.Filter(r.p, sideName(i)); err != nil {
+				return fmt.Errorf("pipeline %q: preparing the %s filter: %w", r.p.Name, sideName(i), err)
+			}
+		}
+		r.workers <- w
+	}
+	return nil
+}
+
+// isSensitive reports whether a field path names a sensitive field (the
+// field itself or a composite it belongs to).
+func (r *runner) isSensitive(path string) bool {
+	if len(r.sensitive) == 0 {
+		return false
+	}
+	if r.sensitive[path] {
+		return true
+	}
+	for i := range path {
+		if path[i] == '.' && r.sensitive[path[:i]] {
+			return true
+		}
+	}
+	return false
+}
+
+// readSides are the sides this pipeline reads changes from.
+func (r *runner) readSides() []string {
+	switch r.p.Direction {
+	case config.Pull:
+		return []string{config.SideSink}
+	case config.Both:
+		return []string{config.SideSource, config.SideSink}
+	}
+	return []string{config.SideSource}
+}
+
+func (r *runner) run(ctx context.Context) error {
+	if err := r.setup(ctx); err != nil {
+		return err
+	}
+	var err error
+	if r.linkCount, err = r.store.LinkCount(ctx, r.p.Name); err != nil {
+		return fmt.Errorf("counting the links of %q: %w", r.p.Name, err)
+	}
+	open, err := r.store.Rejects(ctx, r.p.Name)
+	if err != nil {
+		return fmt.Errorf("listing the rejects of %q: %w", r.p.Name, err)
+	}
+	r.rejects = map[string]state.Reject{}
+	for _, rj := range open {
+		r.rejects[rj.Side+"\x00"+rj.Key] = rj
+	}
+	if !r.params.DryRun {
+		if err := r.recoverIntents(ctx); err != nil {
+			return err
+		}
+	}
+	if err := r.retry(ctx, open); err != nil {
+		return err
+	}
+	for _, side := range r.readSides() {
+		if err := r.readChanges(ctx, side); err != nil {
+			return err
+		}
+	}
+	return r.finishDeletes(ctx)
+}
+
+// readChanges reads one side's changes since its cursor, batch by batch.
+func (r *runner) readChanges(ctx context.Context, side string) error {
+	var after connectors.Position
+	if !r.params.Full {
+		var err error
+		if after, err = r.store.Cursor(ctx, r.p.Name, side); err != nil {
+			return fmt.Errorf("reading the %s cursor of %q: %w", side, r.p.Name, err)
+		}
+	}
+	st := r.streams[sideIdx(side)]
+	blocked := false
+	for r.readLeft != 0 {
+		limit := r.batchSize()
+		if r.readLeft > 0 && r.readLeft < limit {
+			limit = r.readLeft
+		}
+		var page connectors.Page
+		var err error
+		if rec := panics.Try(func() {
+			page, err = st.Read(ctx, connectors.ReadRequest{After: after, Limit: limit, IncludeDeleted: true})
+		}); rec != nil {
+			err = fmt.Errorf("connector panicked: %w", rec.AsError())
+		}
+		if err != nil {
+			return fmt.Errorf("reading changes of %s (%s side of %q) after %s/%s: %w",
+				r.ref(side), side, r.p.Name, after.UpdatedAt.Format(time.RFC3339Nano), after.ID, err)
+		}
+		if len(page.Records) > limit {
+			page.Records = page.Records[:limit]
+		}
+		if len(page.Records) == 0 {
+			break
+		}
+		items := make([]*item, len(page.Records))
+		for i := range page.Records {
+			rec := page.Records[i]
+			it := &item{origin: side, key: rec.ID, pos: connectors.PositionOf(rec), cursor: true}
+			it.recs[sideIdx(side)] = &rec
+			items[i] = it
+		}
+		if r.readLeft > 0 {
+			r.readLeft -= len(items)
+		}
+		after = items[len(items)-1].pos
+		if blocked, err = r.process(ctx, items, side, blocked); err != nil {
+			return err
+		}
+		if !page.More {
+			break
+		}
+	}
+	return nil
+}
+
+func (r *runner) ref(side string) config.StreamRef {
+	if side == config.SideSink {
+		return r.p.Sink
+	}
+	return r.p.Source
+}
+
+// retry re-reads the records of open rejects (and pending deletes) and the
+// pairs of resolved manual conflicts, whatever the cursors say.
+func (r *runner) retry(ctx context.Context, open []state.Reject) error {
+	var items []*item
+	for _, rj := range open {
+		items = append(items, &item{origin: rj.Side, key: rj.Key, retried: true})
+	}
+	conflicts, err := r.store.Conflicts(ctx, r.p.Name, true)
+	if err != nil {
+		return fmt.Errorf("listing the conflicts of %q: %w", r.p.Name, err)
+	}
+	for _, c := range conflicts {
+		// A resolution applies once: the run that applies it marks it.
+		if c.Resolution != "" && c.AppliedAt == nil {
+			items = append(items, &item{origin: config.SideSource, key: c.SourceKey, retried: true, take: c.Resolution, conflictID: c.ID})
+		}
+	}
+	for len(items) > 0 {
+		n := min(len(items), r.batchSize())
+		if err := r.fetchOrigins(ctx, items[:n]); err != nil {
+			return err
+		}
+		// Group by origin side for pairing.
+		for _, side := range []string{config.SideSource, config.SideSink} {
+			var group []*item
+			for _, it := range items[:n] {
+				if it.origin == side {
+					group = append(group, it)
+				}
+			}
+			if len(group) > 0 {
+				if _, err := r.process(ctx, group, side, true); err != nil {
+					return err
+				}
+			}
+		}
+		items = items[n:]
+	}
+	return nil
+}
+
+// fetchOrigins loads the origin records of retried items.
+func (r *runner) fetchOrigins(ctx context.Context, items []*item) error {
+	for _, side := range []string{config.SideSource, config.SideSink} {
+		var keys []string
+		for _, it := range items {
+			if it.origin == side {
+				keys = append(keys, it.key)
+			}
+		}
+		if len(keys) == 0 {
+			continue
+		}
+		recs, err := r.get(ctx, side, keys)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if it.origin == side {
+				if rec, ok := recs[it.key]; ok {
+					it.recs[sideIdx(side)] = rec
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// get reads records by key from one side.
+func (r *runner) get(ctx context.Context, side string, keys []string) (map[string]*connectors.Record, error) {
+	var recs []connectors.Record
+	var err error
+	if rec := panics.Try(func() { recs, err = r.streams[sideIdx(side)].Get(ctx, keys) }); rec != nil {
+		err = fmt.Errorf("connector panicked: %w", rec.AsError())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %d records from %s (%s side of %q): %w", len(keys), r.ref(side), side, r.p.Name, err)
+	}
+	out := make(map[string]*connectors.Record, len(recs))
+	for i := range recs {
+		out[recs[i].ID] = &recs[i]
+	}
+	return out, nil
+}
+
+// process pairs, maps, decides and applies one batch of items read from
+// side. blocked says the side's cursor may not move any more in this run
+// (an earlier record failed); the returned value says so for later batches.
+func (r *runner) process(ctx context.Context, items []*item, side string, blocked bool) (bool, error) {
+	if err := r.pair(ctx, items, side); err != nil {
+		return blocked, err
+	}
+	r.mapAll(items)
+	if err := r.resolveRefs(ctx, items); err != nil {
+		return blocked, err
+	}
+	iter.Iterator[*item]{MaxGoroutines: r.nworkers}.ForEach(items, func(itp **item) {
+		w := <-r.workers
+		defer func() { r.workers <- w }()
+		r.decide(*itp, w)
+	})
+	blocked, err := r.apply(ctx, items, side, blocked)
+	r.decided += len(items)
+	if r.params.Progress != nil {
+		r.params.Progress(Progress{Pipeline: r.p.Name, Records: r.decided, Counts: r.counts})
+	}
+	return blocked, err
+}
+
+// mapAll filters and maps the from-side record of every item, in parallel.
+func (r *runner) mapAll(items []*item) {
+	fi := sideIdx(r.from)
+	iter.Iterator[*item]{MaxGoroutines: r.nworkers}.ForEach(items, func(itp **item) {
+		it := *itp
+		if it.reject != "" {
+			return
+		}
+		w := <-r.workers
+		defer func() { r.workers <- w }()
+		if o := it.recs[sideIdx(it.origin)]; o != nil && !o.Deleted {
+			if f := w.filters[sideIdx(it.origin)]; f != nil {
+				keep, err := f.Keep(*o)
+				if err != nil {
+					it.reject = fmt.Sprintf("%s filter: %v", it.origin, err)
+					return
+				}
+				if !keep {
+					it.filtered = true
+					return
+				}
+			}
+		}
+		F := it.recs[fi]
+		if F == nil || F.Deleted {
+			return
+		}
+		raw, err := w.fwd.Map(*F)
+		if err != nil {
+			it.reject = fmt.Sprintf("%s mapping: %v", dirOf(r.to), err)
+			return
+		}
+		r.stripSensitive(raw)
+		it.fromRaw = raw
+	})
+}
+
+// flatten reads the compared paths out of nested mapped values.
+func (r *runner) flatten(fields map[string]any, paths []string, onlyPresent bool) map[string]any {
+	out := make(map[string]any, len(paths))
+	for _, p := range paths {
+		v, ok := getPath(fields, p)
+		if !ok && onlyPresent {
+			continue
+		}
+		out[p] = canon(v)
+	}
+	return out
+}
+
+// stripSensitive removes sensitive paths from nested mapped values.
+func (r *runner) stripSensitive(m map[string]any) {
+	if len(r.sensitive) == 0 {
+		return
+	}
+	for k, v := range m {
+		if r.sensitive[k] {
+			delete(m, k)
+			continue
+		}
+		if sub, ok := v.(map[string]any); ok {
+			for sk := range sub {
+				if r.sensitive[k+"."+sk] {
+					delete(sub, sk)
+				}
+			}
+		}
+	}
+}
+
+func (r *runner) linkKeys(l *state.Link) [2]string { return [2]string{l.SourceKey, l.SinkKey} }
+
+func errText(err error) string { return strings.TrimSpace(err.Error()) }
