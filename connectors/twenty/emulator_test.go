@@ -421,6 +421,7 @@ func TestEmulatorConvergesUnderFaults(t *testing.T) {
 		}
 		t.Logf("push %d: %d records pending, err=%v", rounds, pending, err)
 	}
+	st := e.emu.Stats()
 	// Pushing the same records again finds them all and creates nothing.
 	e.emu.SetFaults(emulator.Faults{})
 	before := e.emu.Stats().ByRoute["POST /rest/batch/people"]
@@ -444,7 +445,6 @@ func TestEmulatorConvergesUnderFaults(t *testing.T) {
 			t.Fatalf("%s lost", p.ID)
 		}
 	}
-	st := e.emu.Stats()
 	fired := 0
 	for _, k := range st.Faults {
 		fired += k
