@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/engine/secrets"
 )
 
 // membersDDL is the members table of the reference schema
@@ -558,4 +559,30 @@ func TestConfigErrors(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestOpenErrorsHideTheURL: a wrong or unreachable PostgreSQL URL is
+// reported without the password it holds.
+func TestOpenErrorsHideTheURL(t *testing.T) {
+	const password = "hunter2-kelompok"
+	for _, url := range []string{
+		"postgres://pipe:" + password + "@127.0.0.1:1/kelompok?sslmode=disable&connect_timeout=5",
+		"postgres://pipe:" + password + "@[::1/kelompok",
+		"host=127.0.0.1 port=notaport password=" + password,
+	} {
+		t.Setenv("TEST_BAD_URL", url)
+		_, err := connectors.Default.Open(context.Background(), "postgres", connectors.OpenParams{
+			Name: "kelompok", Config: map[string]any{"url": map[string]any{"env": "TEST_BAD_URL"}}, Secrets: secrets.Env{},
+		})
+		if err == nil {
+			t.Fatalf("open with a bad URL succeeded")
+		}
+		if strings.Contains(err.Error(), password) {
+			t.Errorf("error contains the password: %v", err)
+		}
+	}
+	_, err := connectors.Default.Open(context.Background(), "postgres", connectors.OpenParams{Name: "kelompok", Config: map[string]any{}})
+	if err == nil || !strings.Contains(err.Error(), "url is missing") {
+		t.Errorf("open without url: %v", err)
+	}
 }
