@@ -165,7 +165,7 @@ var smallWords = map[string]bool{"dan": true, "di": true, "untuk": true, "dari":
 // ("Jabar" -> "Jawa Barat"), trying the longest ending first.
 func withProvinceSuffix(words []string) string {
 	for k := min(len(words), 4); k >= 1; k-- {
-		if p, ok := provinceByKey[key(strings.Join(words[len(words)-k:], " "))]; ok {
+		if p, ok := LookupProvince(strings.Join(words[len(words)-k:], " ")); ok {
 			return strings.Join(append(words[:len(words)-k:len(words)-k], p), " ")
 		}
 	}

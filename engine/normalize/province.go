@@ -74,20 +74,22 @@ var provincePrefixes = []string{"provinsi ", "propinsi ", "prov ", "province of 
 // "Jogja", "Sumut", "Sulsel", "NTB", "NTT", "Kaltim", "Kepri", "Babel", ...,
 // or in English: "West Java"), and whether it knows it.
 func LookupProvince(s string) (string, bool) {
-	k := key(s)
-	if p, ok := provinceByKey[k]; ok {
-		return p, true
-	}
-	for _, pre := range provincePrefixes {
-		if rest, ok := strings.CutPrefix(k, pre); ok {
+	// "D.K.I." is "DKI", but "Prov.Jabar" is "Prov Jabar".
+	for _, k := range [2]string{key(strings.ReplaceAll(s, ".", "")), key(s)} {
+		if p, ok := provinceByKey[k]; ok {
+			return p, true
+		}
+		for _, pre := range provincePrefixes {
+			if rest, ok := strings.CutPrefix(k, pre); ok {
+				if p, ok := provinceByKey[rest]; ok {
+					return p, true
+				}
+			}
+		}
+		if rest, ok := strings.CutSuffix(k, " province"); ok {
 			if p, ok := provinceByKey[rest]; ok {
 				return p, true
 			}
-		}
-	}
-	if rest, ok := strings.CutSuffix(k, " province"); ok {
-		if p, ok := provinceByKey[rest]; ok {
-			return p, true
 		}
 	}
 	return "", false

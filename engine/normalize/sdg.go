@@ -105,7 +105,7 @@ func SDGTag(s string) (string, bool) {
 				break
 			}
 		}
-		if isDigits(num) && (i > 0 || len(ws) == 1 || followedByGoalName(ws[i+1:], num)) {
+		if isDigits(num) && (i == len(ws)-1 || followedByGoalName(ws[i+1:], num)) {
 			if n, err := strconv.Atoi(num); err == nil && n >= 1 && n <= 17 {
 				return sdgCanonical(n), true
 			}

@@ -21,7 +21,8 @@ func URL(s string) (string, error) {
 	return u.String(), nil
 }
 
-// Domain returns the host of a web address, lower-cased, without "www.",
+// Domain returns the host of a web address, lower-cased, without "www." (unless
+// what remains has no dot),
 // port or trailing dot: "https://www.Kelompok.id/tentang" and "kelompok.id"
 // both give "kelompok.id". Use it to match companies by website. Blank input
 // gives ""; a value with no host gives an *Error.
@@ -30,7 +31,11 @@ func Domain(s string) (string, error) {
 	if err != nil || u == nil {
 		return "", err
 	}
-	return strings.TrimPrefix(u.Hostname(), "www."), nil
+	host := u.Hostname()
+	if rest, ok := strings.CutPrefix(host, "www."); ok && strings.Contains(rest, ".") {
+		host = rest
+	}
+	return host, nil
 }
 
 func parseWeb(in, fn string) (*url.URL, error) {
@@ -55,7 +60,7 @@ func parseWeb(in, fn string) (*url.URL, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return fail("is not a web address (scheme " + u.Scheme + ", want http or https)")
 	}
-	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	host := strings.TrimRight(strings.ToLower(u.Hostname()), ".")
 	if host == "" || strings.HasPrefix(host, ".") || strings.Contains(host, "..") {
 		return fail("is not a web address (no host)")
 	}
