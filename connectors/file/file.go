@@ -1,0 +1,733 @@
+// Package file is the "file" connector: streams kept in NDJSON or CSV files,
+// for backfills, reviews and exports.
+//
+// A connection names either one file (path, one stream) or a directory (dir)
+// holding one file per stream, <stream>.ndjson or <stream>.csv. Files are
+// append-only logs: Write appends one line (NDJSON) or row (CSV, header
+// written first) per change, and when a key appears on several lines the
+// last one wins. Reads are incremental by (updatedAt, key) when records have
+// the updated-at field; Get and Find scan the file.
+//
+// See docs/connectors/file.md.
+package file
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kelompok/pipe/connectors"
+)
+
+// Formats.
+const (
+	NDJSON = "ndjson"
+	CSV    = "csv"
+)
+
+func init() { connectors.Register("file", Open) }
+
+// StreamConfig is one stream's config, from params.streams.<name>.
+type StreamConfig struct {
+	// Key is the field holding the record's key. Default "id".
+	Key string `json:"key,omitempty"`
+	// UpdatedAt is the field holding the last change time. Default
+	// "updated_at". Records without it read with a zero UpdatedAt, in key
+	// order.
+	UpdatedAt string `json:"updatedAt,omitempty"`
+	// DeletedAt is the field holding the soft-delete time; a record with a
+	// value there is deleted. Deletes need it.
+	DeletedAt string `json:"deletedAt,omitempty"`
+	// Columns declares field types (uuid, text, int, float, bool,
+	// timestamp, text[], json), used to convert CSV cells and JSON values,
+	// and the CSV header of a new file. Fields not declared keep their
+	// JSON type (CSV: text).
+	Columns map[string]string `json:"columns,omitempty"`
+}
+
+// Open opens a "file" connection. Params:
+//
+//	path:    one file (one stream), relative to the config directory
+//	dir:     a directory with one file per stream (<stream>.ndjson|.csv)
+//	format:  "ndjson" (default) or "csv"; a path ending in .csv means csv
+//	streams: {<name>: StreamConfig}
+func Open(_ context.Context, p connectors.OpenParams) (connectors.Connection, error) {
+	path, _ := p.Config["path"].(string)
+	dir, _ := p.Config["dir"].(string)
+	if (path == "") == (dir == "") {
+		return nil, fmt.Errorf("set exactly one of path (one file) and dir (one file per stream)")
+	}
+	format, _ := p.Config["format"].(string)
+	if format == "" {
+		format = NDJSON
+		if strings.EqualFold(filepath.Ext(path), ".csv") {
+			format = CSV
+		}
+	}
+	if format != NDJSON && format != CSV {
+		return nil, fmt.Errorf("format %q is not supported (use ndjson or csv)", format)
+	}
+	cfgs := map[string]StreamConfig{}
+	if raw, ok := p.Config["streams"]; ok && raw != nil {
+		b, err := json.Marshal(raw)
+		if err != nil {
+			return nil, fmt.Errorf("streams: %w", err)
+		}
+		if err := json.Unmarshal(b, &cfgs); err != nil {
+			return nil, fmt.Errorf("streams: expected {<name>: {key, updatedAt, deletedAt, columns}}: %w", err)
+		}
+	}
+	if path != "" && len(cfgs) > 1 {
+		return nil, fmt.Errorf("path names one file, so one stream, but %d streams are configured; use dir", len(cfgs))
+	}
+	c := &conn{format: format, cfgs: cfgs, streams: map[string]*stream{}}
+	if path != "" {
+		c.path = p.Path(path)
+	} else {
+		c.dir = p.Path(dir)
+		if st, err := os.Stat(c.dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("dir %s is not a directory (create it first)", c.dir)
+		}
+	}
+	return c, nil
+}
+
+type conn struct {
+	path, dir string
+	format    string
+	cfgs      map[string]StreamConfig
+
+	mu      sync.Mutex
+	streams map[string]*stream
+}
+
+// Close implements connectors.Connection.
+func (c *conn) Close() error { return nil }
+
+// Stream implements connectors.Connection.
+func (c *conn) Stream(_ context.Context, name string) (connectors.Stream, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.streams[name]; ok {
+		return s, nil
+	}
+	cfg, ok := c.cfgs[name]
+	if !ok && len(c.cfgs) > 0 {
+		return nil, fmt.Errorf("stream %q is not configured on this file connection", name)
+	}
+	if cfg.Key == "" {
+		cfg.Key = "id"
+	}
+	if cfg.UpdatedAt == "" {
+		cfg.UpdatedAt = "updated_at"
+	}
+	file := c.path
+	if file == "" {
+		ext := ".ndjson"
+		if c.format == CSV {
+			ext = ".csv"
+		}
+		file = filepath.Join(c.dir, name+ext)
+	}
+	s := &stream{name: name, file: file, format: c.format, cfg: cfg}
+	c.streams[name] = s
+	return s, nil
+}
+
+type stream struct {
+	name   string
+	file   string
+	format string
+	cfg    StreamConfig
+
+	mu sync.Mutex
+	// cache of the parsed file, valid while size and mtime are unchanged.
+	cacheSize int64
+	cacheMod  time.Time
+	cache     []connectors.Record // sorted by (UpdatedAt, ID), last line per key
+}
+
+// load returns the file's records, last line per key, sorted. A missing file
+// is an empty stream.
+func (s *stream) load() ([]connectors.Record, error) {
+	st, err := os.Stat(s.file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.cache != nil && st.Size() == s.cacheSize && st.ModTime().Equal(s.cacheMod) {
+		return s.cache, nil
+	}
+	f, err := os.Open(s.file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	latest := map[string]connectors.Record{}
+	add := func(line int, fields map[string]any) error {
+		r, err := s.record(fields)
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", s.file, line, err)
+		}
+		latest[r.ID] = r
+		return nil
+	}
+	if s.format == CSV {
+		err = s.readCSV(f, add)
+	} else {
+		err = s.readNDJSON(f, add)
+	}
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]connectors.Record, 0, len(latest))
+	for _, r := range latest {
+		recs = append(recs, r)
+	}
+	sort.Slice(recs, func(i, j int) bool { return connectors.PositionOf(recs[i]).Before(connectors.PositionOf(recs[j])) })
+	s.cache, s.cacheSize, s.cacheMod = recs, st.Size(), st.ModTime()
+	return recs, nil
+}
+
+func (s *stream) readNDJSON(r io.Reader, add func(int, map[string]any) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 64*1024*1024)
+	for line := 1; sc.Scan(); line++ {
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		var fields map[string]any
+		if err := dec.Decode(&fields); err != nil {
+			return fmt.Errorf("%s:%d: not a JSON object: %w", s.file, line, err)
+		}
+		if err := add(line, fields); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+func (s *stream) readCSV(r io.Reader, add func(int, map[string]any) error) error {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = 0
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: header: %w", s.file, err)
+	}
+	header[0] = strings.TrimPrefix(header[0], "\ufeff") // a BOM from spreadsheet exports
+	for {
+		row, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.file, err)
+		}
+		line, _ := cr.FieldPos(0)
+		fields := make(map[string]any, len(header))
+		for i, h := range header {
+			if row[i] == "" {
+				fields[h] = nil
+			} else {
+				fields[h] = row[i]
+			}
+		}
+		if err := add(line, fields); err != nil {
+			return err
+		}
+	}
+}
+
+// record converts decoded fields to their declared types and builds the
+// Record.
+func (s *stream) record(fields map[string]any) (connectors.Record, error) {
+	for k, v := range fields {
+		typ := s.cfg.Columns[k]
+		if k == s.cfg.UpdatedAt || k == s.cfg.DeletedAt {
+			typ = "timestamp"
+		}
+		cv, err := convert(v, typ, s.format == CSV)
+		if err != nil {
+			return connectors.Record{}, fmt.Errorf("field %s: %w", k, err)
+		}
+		fields[k] = cv
+	}
+	var r connectors.Record
+	r.Fields = fields
+	switch id := fields[s.cfg.Key].(type) {
+	case string:
+		r.ID = id
+	case int64:
+		r.ID = strconv.FormatInt(id, 10)
+	case float64:
+		r.ID = strconv.FormatFloat(id, 'f', -1, 64)
+	case nil:
+		return r, fmt.Errorf("record has no %s (the key field)", s.cfg.Key)
+	default:
+		r.ID = fmt.Sprint(id)
+	}
+	if t, ok := fields[s.cfg.UpdatedAt].(time.Time); ok {
+		r.UpdatedAt = t
+	}
+	if s.cfg.DeletedAt != "" {
+		r.Deleted = fields[s.cfg.DeletedAt] != nil
+	}
+	return r, nil
+}
+
+// convert turns a JSON-decoded value (numbers as json.Number) or a CSV cell
+// into the declared type; undeclared fields keep their JSON type, numbers
+// becoming int64 when whole and float64 otherwise.
+func convert(v any, typ string, fromCSV bool) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch x := v.(type) {
+	case json.Number:
+		switch typ {
+		case "text", "uuid":
+			return x.String(), nil
+		case "float":
+			return x.Float64()
+		}
+		if i, err := x.Int64(); err == nil {
+			return i, nil
+		}
+		if typ == "int" {
+			return nil, fmt.Errorf("%s is not a whole number", x)
+		}
+		return x.Float64()
+	case []any:
+		for i, e := range x {
+			ce, err := convert(e, "", false)
+			if err != nil {
+				return nil, err
+			}
+			x[i] = ce
+		}
+		if typ == "text[]" {
+			for i, e := range x {
+				if e != nil {
+					if _, ok := e.(string); !ok {
+						x[i] = fmt.Sprint(e)
+					}
+				}
+			}
+		}
+		return x, nil
+	case map[string]any:
+		for k, e := range x {
+			ce, err := convert(e, "", false)
+			if err != nil {
+				return nil, err
+			}
+			x[k] = ce
+		}
+		return x, nil
+	case string:
+		switch typ {
+		case "timestamp":
+			return parseTime(x)
+		case "int":
+			return strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+		case "float":
+			return strconv.ParseFloat(strings.TrimSpace(x), 64)
+		case "bool":
+			return strconv.ParseBool(strings.TrimSpace(x))
+		case "text[]", "json":
+			if !fromCSV {
+				if typ == "text[]" {
+					return nil, fmt.Errorf("want a list, got a string")
+				}
+				return x, nil
+			}
+			dec := json.NewDecoder(strings.NewReader(x))
+			dec.UseNumber()
+			var out any
+			if err := dec.Decode(&out); err != nil {
+				return nil, fmt.Errorf("cell is not JSON: %w", err)
+			}
+			return convert(out, typ, false)
+		}
+		return x, nil
+	case bool:
+		if typ == "text" {
+			return strconv.FormatBool(x), nil
+		}
+		return x, nil
+	}
+	return v, nil
+}
+
+var timeFormats = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02"}
+
+func parseTime(s string) (time.Time, error) {
+	for _, f := range timeFormats {
+		if t, err := time.Parse(f, strings.TrimSpace(s)); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a timestamp (want RFC 3339, e.g. 2024-05-01T10:00:00Z)", s)
+}
+
+// Read implements connectors.Stream.
+func (s *stream) Read(_ context.Context, req connectors.ReadRequest) (connectors.Page, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recs, err := s.load()
+	if err != nil {
+		return connectors.Page{}, fmt.Errorf("stream %s: %w", s.name, err)
+	}
+	start := 0
+	if !req.After.IsZero() {
+		start = sort.Search(len(recs), func(i int) bool { return req.After.Before(connectors.PositionOf(recs[i])) })
+	}
+	limit := req.Limit
+	if limit <= 0 {
+		limit = 500
+	}
+	var page connectors.Page
+	for _, r := range recs[start:] {
+		if r.Deleted && !req.IncludeDeleted {
+			continue
+		}
+		if len(page.Records) == limit {
+			page.More = true
+			break
+		}
+		page.Records = append(page.Records, copyRecord(r))
+	}
+	return page, nil
+}
+
+func copyRecord(r connectors.Record) connectors.Record {
+	f := make(map[string]any, len(r.Fields))
+	for k, v := range r.Fields {
+		f[k] = v
+	}
+	r.Fields = f
+	return r
+}
+
+// Get implements connectors.Stream by scanning.
+func (s *stream) Get(_ context.Context, ids []string) ([]connectors.Record, error) {
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	return s.scan(func(r connectors.Record) bool { return want[r.ID] })
+}
+
+// Find implements connectors.Stream by scanning; values compare with the
+// field's value as text.
+func (s *stream) Find(_ context.Context, field string, values []string) ([]connectors.Record, error) {
+	want := map[string]bool{}
+	for _, v := range values {
+		want[v] = true
+	}
+	return s.scan(func(r connectors.Record) bool {
+		v, ok := lookup(r.Fields, field)
+		if !ok || v == nil {
+			return false
+		}
+		return want[text(v)]
+	})
+}
+
+func lookup(fields map[string]any, path string) (any, bool) {
+	if v, ok := fields[path]; ok {
+		return v, true
+	}
+	var cur any = fields
+	for _, part := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[part]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+func text(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case time.Time:
+		return x.Format(time.RFC3339Nano)
+	case float64:
+		if x == math.Trunc(x) {
+			return strconv.FormatInt(int64(x), 10)
+		}
+	}
+	return fmt.Sprint(v)
+}
+
+func (s *stream) scan(keep func(connectors.Record) bool) ([]connectors.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recs, err := s.load()
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", s.name, err)
+	}
+	var out []connectors.Record
+	for _, r := range recs {
+		if keep(r) {
+			out = append(out, copyRecord(r))
+		}
+	}
+	return out, nil
+}
+
+// Write appends one line or row per change. Creates and updates write the
+// record's fields (an update merged over the current record); deletes and
+// destroys need a deletedAt field and append the record with it set;
+// restores append it with deletedAt empty.
+func (s *stream) Write(_ context.Context, changes []connectors.Change) ([]connectors.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	current, err := s.load()
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", s.name, err)
+	}
+	byID := make(map[string]connectors.Record, len(current))
+	for _, r := range current {
+		byID[r.ID] = r
+	}
+	results := make([]connectors.Result, len(changes))
+	var rows []map[string]any
+	now := time.Now().UTC()
+	for i, ch := range changes {
+		fields, err := s.apply(ch, byID, now)
+		if err != nil {
+			results[i] = connectors.Result{ID: ch.ID, Err: &connectors.RecordError{Reason: fmt.Sprintf("%s %s: %v", ch.Op, ch.ID, err), Err: err}}
+			continue
+		}
+		r, err := s.record(cloneFields(fields))
+		if err != nil {
+			results[i] = connectors.Result{ID: ch.ID, Err: &connectors.RecordError{Reason: fmt.Sprintf("%s %s: %v", ch.Op, ch.ID, err), Err: err}}
+			continue
+		}
+		byID[r.ID] = r
+		rows = append(rows, fields)
+		rec := copyRecord(r)
+		results[i] = connectors.Result{ID: r.ID, Record: &rec}
+	}
+	if len(rows) == 0 {
+		return results, nil
+	}
+	if err := s.appendRows(rows); err != nil {
+		return nil, fmt.Errorf("stream %s: append to %s: %w", s.name, s.file, err)
+	}
+	return results, nil
+}
+
+func cloneFields(f map[string]any) map[string]any {
+	out := make(map[string]any, len(f))
+	for k, v := range f {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *stream) apply(ch connectors.Change, byID map[string]connectors.Record, now time.Time) (map[string]any, error) {
+	fields := map[string]any{}
+	cur, exists := byID[ch.ID]
+	switch ch.Op {
+	case connectors.OpCreate:
+	case connectors.OpUpdate, connectors.OpRestore, connectors.OpDelete, connectors.OpDestroy:
+		if !exists {
+			return nil, fmt.Errorf("no record %s in %s: %w", ch.ID, s.file, connectors.ErrNotFound)
+		}
+		for k, v := range cur.Fields {
+			fields[k] = v
+		}
+	default:
+		return nil, fmt.Errorf("unknown operation %q", ch.Op)
+	}
+	for k, v := range ch.Fields {
+		fields[k] = v
+	}
+	if ch.ID != "" {
+		fields[s.cfg.Key] = ch.ID
+	}
+	if fields[s.cfg.Key] == nil {
+		return nil, fmt.Errorf("no key: give the change an id or a %s field", s.cfg.Key)
+	}
+	fields[s.cfg.UpdatedAt] = now
+	switch ch.Op {
+	case connectors.OpDelete, connectors.OpDestroy:
+		if s.cfg.DeletedAt == "" {
+			return nil, fmt.Errorf("the stream has no deletedAt field, and file streams are append-only: configure deletedAt to record deletes")
+		}
+		if fields[s.cfg.DeletedAt] == nil {
+			fields[s.cfg.DeletedAt] = now
+		}
+	case connectors.OpRestore:
+		if s.cfg.DeletedAt == "" {
+			return nil, fmt.Errorf("the stream has no deletedAt field, so nothing can be restored")
+		}
+		fields[s.cfg.DeletedAt] = nil
+	}
+	return fields, nil
+}
+
+func (s *stream) appendRows(rows []map[string]any) error {
+	if dir := filepath.Dir(s.file); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(s.file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	if s.format == CSV {
+		err = s.appendCSV(w, f, rows)
+	} else {
+		for _, row := range rows {
+			b, merr := json.Marshal(row)
+			if merr != nil {
+				return merr
+			}
+			_, _ = w.Write(b) // errors surface at Flush
+			_ = w.WriteByte('\n')
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+func (s *stream) appendCSV(w *bufio.Writer, f *os.File, rows []map[string]any) error {
+	header, err := s.csvHeader()
+	if err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	if header == nil {
+		header = s.newHeader(rows)
+		if err := cw.Write(header); err != nil {
+			return err
+		}
+	}
+	known := map[string]bool{}
+	for _, h := range header {
+		known[h] = true
+	}
+	for _, row := range rows {
+		for k, v := range row {
+			if !known[k] && v != nil {
+				return fmt.Errorf("field %s is not a column of the CSV header %v", k, header)
+			}
+		}
+	}
+	for _, row := range rows {
+		cells := make([]string, len(header))
+		for i, h := range header {
+			cell, err := csvCell(row[h])
+			if err != nil {
+				return fmt.Errorf("field %s: %w", h, err)
+			}
+			cells[i] = cell
+		}
+		if err := cw.Write(cells); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvHeader reads the header of an existing file; nil for a new or empty one.
+func (s *stream) csvHeader() ([]string, error) {
+	f, err := os.Open(s.file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h, err := csv.NewReader(f).Read()
+	if err == io.EOF {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	h[0] = strings.TrimPrefix(h[0], "\ufeff")
+	return h, nil
+}
+
+// newHeader is key, updatedAt, deletedAt, then the declared columns or the
+// fields written, sorted.
+func (s *stream) newHeader(rows []map[string]any) []string {
+	header := []string{s.cfg.Key, s.cfg.UpdatedAt}
+	if s.cfg.DeletedAt != "" {
+		header = append(header, s.cfg.DeletedAt)
+	}
+	seen := map[string]bool{}
+	for _, h := range header {
+		seen[h] = true
+	}
+	var rest []string
+	add := func(k string) {
+		if !seen[k] {
+			seen[k] = true
+			rest = append(rest, k)
+		}
+	}
+	for k := range s.cfg.Columns {
+		add(k)
+	}
+	for _, row := range rows {
+		for k := range row {
+			add(k)
+		}
+	}
+	sort.Strings(rest)
+	return append(header, rest...)
+}
+
+func csvCell(v any) (string, error) {
+	switch x := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return x, nil
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano), nil
+	case []any, []string, map[string]any:
+		b, err := json.Marshal(x)
+		return string(b), err
+	}
+	return text(v), nil
+}
