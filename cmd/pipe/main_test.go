@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run runs the command line and returns its exit status and outputs.
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := Main(args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// writeConfig writes a small valid configuration directory (memory
+// connections only: no network, database or secret needed).
+func writeConfig(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"connections.cue": `package pipe
+connections: {
+	src: {kind: "memory", streams: people: columns: {id: "uuid", name: "text", mail: "text"}}
+	twenty: {kind: "twenty", url: "http://127.0.0.1:3000", apiKey: {env: "TWENTY_API_KEY"}}
+}
+`,
+		"people.cue": `package pipe
+pipelines: people: {
+	source: "src.people"
+	sink:   "twenty.people"
+	match: [{source: "mail", sink: "emails.primaryEmail"}]
+	push: {
+		"name.firstName":      "name"
+		"emails.primaryEmail": "lower(trim(mail))"
+	}
+	trigger: {schedule: "15m", webhook: true}
+}
+pipelines: later: {
+	source: "src.people", sink: "twenty.people", direction: "pull", dependsOn: ["people"]
+	pull: {name: "name.firstName"}
+}
+`,
+	}
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestValidate(t *testing.T) {
+	dir := writeConfig(t)
+	code, out, errOut := run(t, "validate", "--config", dir)
+	if code != ExitOK || !strings.Contains(out, "valid (2 connections, 2 pipelines)") {
+		t.Fatalf("validate: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	t.Setenv("PIPE_CONFIG", dir)
+	if code, out, errOut := run(t, "validate"); code != ExitOK {
+		t.Fatalf("validate with PIPE_CONFIG: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+func TestValidateInvalid(t *testing.T) {
+	dir := filepath.Join("..", "..", "config", "testdata", "bad", "type_error")
+	code, out, _ := run(t, "validate", "--config", dir)
+	want := filepath.Join(dir, "p.cue") + `:6:38: pipelines.members.push."name.firstName": invalid expression: invalid operation: + (mismatched types string and int)`
+	if code != ExitFailure || strings.TrimSpace(out) != want {
+		t.Fatalf("exit %d, stdout:\n%s\nwant exit 1 and\n%s", code, out, want)
+	}
+	code, out, _ = run(t, "validate", "--config", dir, "--format", "github")
+	wantGH := "::error file=" + filepath.Join(dir, "p.cue") + ",line=6,col=38,title=pipe validate::pipelines.members.push.\"name.firstName\": invalid expression: invalid operation: + (mismatched types string and int)\n"
+	if code != ExitFailure || out != wantGH {
+		t.Fatalf("github format: exit %d, stdout:\n%s\nwant\n%s", code, out, wantGH)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"validate", "--format", "xml"},
+		{"validate", "extra"},
+		{"show"},
+		{"nonsense"},
+		{"validate", "--no-such-flag"},
+		{"--log-format", "yaml", "version"},
+		{"--log-level", "loud", "version"},
+	} {
+		code, _, errOut := run(t, args...)
+		if code != ExitUsage {
+			t.Errorf("pipe %s: exit %d, want 2 (stderr: %s)", strings.Join(args, " "), code, errOut)
+		}
+		if errOut == "" {
+			t.Errorf("pipe %s: no message on stderr", strings.Join(args, " "))
+		}
+	}
+}
+
+func TestList(t *testing.T) {
+	dir := writeConfig(t)
+	code, out, errOut := run(t, "list", "--config", dir)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want a header and 2 pipelines, got:\n%s", out)
+	}
+	if f := strings.Fields(lines[1]); strings.Join(f, " ") != "later src.people <- twenty.people pull manual people" {
+		t.Errorf("later: %q", lines[1])
+	}
+	if f := strings.Fields(lines[2]); strings.Join(f, " ") != "people src.people -> twenty.people push every 15m0s, webhook -" {
+		t.Errorf("people: %q", lines[2])
+	}
+}
+
+func TestShow(t *testing.T) {
+	dir := writeConfig(t)
+	t.Setenv("TWENTY_API_KEY", "sk-must-never-be-printed")
+	code, out, errOut := run(t, "show", "people", "--config", dir)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, "sk-must-never-be-printed") {
+		t.Fatal("show printed a secret value")
+	}
+	var got struct {
+		Pipeline struct {
+			Name    string `json:"name"`
+			Trigger struct {
+				Schedule string `json:"schedule"`
+			} `json:"trigger"`
+			Push struct {
+				Fields []struct {
+					Target, Expr string
+				} `json:"fields"`
+			} `json:"push"`
+		} `json:"pipeline"`
+		Sink struct {
+			Params map[string]any `json:"params"`
+		} `json:"sinkConnection"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if got.Pipeline.Name != "people" || got.Pipeline.Trigger.Schedule != "15m0s" || len(got.Pipeline.Push.Fields) != 2 || got.Pipeline.Push.Fields[1].Expr != "lower(trim(mail))" {
+		t.Errorf("unexpected pipeline: %+v", got.Pipeline)
+	}
+	if key, _ := got.Sink.Params["apiKey"].(map[string]any); key["env"] != "TWENTY_API_KEY" {
+		t.Errorf("apiKey shown as %#v, want the reference {env: TWENTY_API_KEY}", got.Sink.Params["apiKey"])
+	}
+	if code, _, errOut := run(t, "show", "nope", "--config", dir); code != ExitFailure || !strings.Contains(errOut, "pipe list") {
+		t.Errorf("show nope: exit %d, stderr %s", code, errOut)
+	}
+}
+
+func TestVersionAndCompletion(t *testing.T) {
+	if code, out, _ := run(t, "version"); code != ExitOK || !strings.HasPrefix(out, "pipe ") {
+		t.Errorf("version: exit %d, %q", code, out)
+	}
+	if code, out, _ := run(t, "completion", "bash"); code != ExitOK || !strings.Contains(out, "bash completion") {
+		t.Errorf("completion bash: exit %d", code)
+	}
+}
+
+func TestLogFormats(t *testing.T) {
+	var buf bytes.Buffer
+	logger, err := newLogger(&buf, "debug", "auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger.Debug("hello", "k", 1)
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil || rec["msg"] != "hello" {
+		t.Errorf("auto on a non-terminal should log JSON, got %q", buf.String())
+	}
+	buf.Reset()
+	logger, _ = newLogger(&buf, "warn", "text")
+	logger.Info("hidden")
+	logger.Warn("shown")
+	if strings.Contains(buf.String(), "hidden") || !strings.Contains(buf.String(), "shown") {
+		t.Errorf("text at warn: %q", buf.String())
+	}
+}
