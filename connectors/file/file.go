@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/connectors/internal/jsonvalue"
 )
 
 // Formats.
@@ -268,7 +269,7 @@ func (s *stream) record(fields map[string]any) (connectors.Record, error) {
 		if k == s.cfg.UpdatedAt || k == s.cfg.DeletedAt {
 			typ = "timestamp"
 		}
-		cv, err := convert(v, typ, s.format == CSV)
+		cv, err := jsonvalue.Convert(v, typ, s.format == CSV)
 		if err != nil {
 			return connectors.Record{}, fmt.Errorf("field %s: %w", k, err)
 		}
@@ -295,101 +296,6 @@ func (s *stream) record(fields map[string]any) (connectors.Record, error) {
 		r.Deleted = fields[s.cfg.DeletedAt] != nil
 	}
 	return r, nil
-}
-
-// convert turns a JSON-decoded value (numbers as json.Number) or a CSV cell
-// into the declared type; undeclared fields keep their JSON type, numbers
-// becoming int64 when whole and float64 otherwise.
-func convert(v any, typ string, fromCSV bool) (any, error) {
-	if v == nil {
-		return nil, nil
-	}
-	switch x := v.(type) {
-	case json.Number:
-		switch typ {
-		case "text", "uuid":
-			return x.String(), nil
-		case "float":
-			return x.Float64()
-		}
-		if i, err := x.Int64(); err == nil {
-			return i, nil
-		}
-		if typ == "int" {
-			return nil, fmt.Errorf("%s is not a whole number", x)
-		}
-		return x.Float64()
-	case []any:
-		for i, e := range x {
-			ce, err := convert(e, "", false)
-			if err != nil {
-				return nil, err
-			}
-			x[i] = ce
-		}
-		if typ == "text[]" {
-			for i, e := range x {
-				if e != nil {
-					if _, ok := e.(string); !ok {
-						x[i] = fmt.Sprint(e)
-					}
-				}
-			}
-		}
-		return x, nil
-	case map[string]any:
-		for k, e := range x {
-			ce, err := convert(e, "", false)
-			if err != nil {
-				return nil, err
-			}
-			x[k] = ce
-		}
-		return x, nil
-	case string:
-		switch typ {
-		case "timestamp":
-			return parseTime(x)
-		case "int":
-			return strconv.ParseInt(strings.TrimSpace(x), 10, 64)
-		case "float":
-			return strconv.ParseFloat(strings.TrimSpace(x), 64)
-		case "bool":
-			return strconv.ParseBool(strings.TrimSpace(x))
-		case "text[]", "json":
-			if !fromCSV {
-				if typ == "text[]" {
-					return nil, fmt.Errorf("want a list, got a string")
-				}
-				return x, nil
-			}
-			dec := json.NewDecoder(strings.NewReader(x))
-			dec.UseNumber()
-			var out any
-			if err := dec.Decode(&out); err != nil {
-				return nil, fmt.Errorf("cell is not JSON: %w", err)
-			}
-			return convert(out, typ, false)
-		}
-		return x, nil
-	case bool:
-		if typ == "text" {
-			return strconv.FormatBool(x), nil
-		}
-		return x, nil
-	}
-	return v, nil
-}
-
-var timeFormats = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02"}
-
-func parseTime(s string) (time.Time, error) {
-	for _, f := range timeFormats {
-		if t, err := time.Parse(f, strings.TrimSpace(s)); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is not a timestamp (want RFC 3339, e.g. 2024-05-01T10:00:00Z)", s)
 }
 
 // Read implements connectors.Stream.
