@@ -3,11 +3,13 @@
 //
 //	import _ "github.com/kelompok/pipe/connectors/all"
 //
-// after which connectors.Default can open every kind: memory, twenty (and
-// postgres, sqlite, file and exec as their packages land).
+// after which connectors.Default can open every kind: memory, twenty,
+// postgres, sqlite and file.
 package all
 
 import (
+	_ "github.com/kelompok/pipe/connectors/file"   // kind "file"
 	_ "github.com/kelompok/pipe/connectors/memory" // kind "memory"
+	_ "github.com/kelompok/pipe/connectors/sql"    // kinds "postgres" and "sqlite"
 	_ "github.com/kelompok/pipe/connectors/twenty" // kind "twenty"
 )
