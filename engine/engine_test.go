@@ -82,14 +82,21 @@ func TestDryRunWritesNothing(t *testing.T) {
 func TestCrashAfterKthWriteLeavesNoDuplicate(t *testing.T) {
 	const n = 2000
 	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		store := open(t) // one database; each k runs its own pipeline in it
+		pipeline := func(name string) *config.Pipeline {
+			p := members(config.Push)
+			p.Name, p.BatchSize = name, 500
+			return p
+		}
 		// The reference: an uninterrupted run.
-		ref := newEnv(t, open, members(config.Push))
+		ref := newEnvOn(t, store, pipeline("reference"))
 		ref.seed(n)
 		ref.runOK(engine.RunParams{})
 		want := ref.snk.S("people").All()
 		for _, k := range []int{1, 2, 99, 100, 101, 499, 500, 777, 1000, 1001, 1500, 1999, 2000} {
 			t.Run(fmt.Sprint("k=", k), func(t *testing.T) {
-				e := newEnv(t, open, members(config.Push))
+				name := fmt.Sprint("crash", k)
+				e := newEnvOn(t, store, pipeline(name))
 				e.seed(n)
 				e.snk.SetOptions(memoryHook(func(w int, _ connectors.Change) error {
 					if w == k {
@@ -104,16 +111,19 @@ func TestCrashAfterKthWriteLeavesNoDuplicate(t *testing.T) {
 				e.snk.SetOptions(memoryHook(nil, e.clock.Now))
 				e.runOK(engine.RunParams{})
 				got := e.snk.S("people").All()
-				if len(got) != n || e.linkCount() != n {
-					t.Fatalf("after rerun: %d sink records, %d links, want %d", len(got), e.linkCount(), n)
+				links, _ := store.LinkCount(context.Background(), name)
+				if len(got) != n || links != n {
+					t.Fatalf("after rerun: %d sink records, %d links, want %d", len(got), links, n)
 				}
-				for id, w := range want {
-					g, ok := got[id]
+				for i := range n {
+					key := fmt.Sprintf("m%05d", i)
+					g, ok := got[engine.CreateID(name, config.SideSink, key)]
+					w := want[engine.CreateID("reference", config.SideSink, key)]
 					if !ok || !reflect.DeepEqual(g.Fields, w.Fields) {
-						t.Fatalf("record %s: got %+v want %+v", id, g.Fields, w.Fields)
+						t.Fatalf("record of %s: got %+v want %+v", key, g.Fields, w.Fields)
 					}
 				}
-				if in, _ := e.store.Intents(context.Background(), "members"); len(in) != 0 {
+				if in, _ := store.Intents(context.Background(), name); len(in) != 0 {
 					t.Fatalf("%d intents left", len(in))
 				}
 				writes := e.snk.Writes()

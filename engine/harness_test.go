@@ -15,7 +15,9 @@ import (
 	"github.com/kelompok/pipe/connectors/memory"
 	"github.com/kelompok/pipe/engine"
 	"github.com/kelompok/pipe/engine/state"
+	"github.com/kelompok/pipe/engine/state/pgstore"
 	"github.com/kelompok/pipe/engine/state/sqlitestore"
+	"github.com/kelompok/pipe/internal/pgtest"
 )
 
 // storeKind is one state store implementation the engine tests run on.
@@ -37,7 +39,20 @@ var storeKinds = []storeKind{
 		}
 		return st
 	}},
+	{"postgres", func(t testing.TB) state.Store {
+		st, err := pgstore.Open(context.Background(), pgtest.URL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if err := st.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}},
 }
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // eachStore runs f once per state store implementation.
 func eachStore(t *testing.T, f func(t *testing.T, open func(testing.TB) state.Store)) {
@@ -189,7 +204,12 @@ type env struct {
 }
 
 func newEnv(t testing.TB, open func(testing.TB) state.Store, pipelines ...*config.Pipeline) *env {
-	e := &env{t: t, clock: newClock(), store: open(t)}
+	return newEnvOn(t, open(t), pipelines...)
+}
+
+// newEnvOn is newEnv on an existing store.
+func newEnvOn(t testing.TB, store state.Store, pipelines ...*config.Pipeline) *env {
+	e := &env{t: t, clock: newClock(), store: store}
 	e.src = memory.New(memory.Options{Now: e.clock.Now})
 	e.snk = memory.New(memory.Options{Now: e.clock.Now})
 	e.cfg = &config.Config{
