@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+
+	"github.com/kelompok/pipe/engine/secrets"
 )
 
 // APIError is an error answer from Twenty that is not retried: a 4xx other
@@ -150,6 +152,7 @@ func (c *Conn) rereadKey(ctx context.Context, gen int) error {
 	if c.keyGen != gen {
 		return nil
 	}
+	forgetCached(c.resolver)
 	v, err := c.resolver.Resolve(ctx, c.params.APIKey)
 	if err != nil {
 		return fmt.Errorf("connection %q: re-reading the API key from %s: %w", c.name, c.params.APIKey, err)
@@ -158,6 +161,24 @@ func (c *Conn) rereadKey(ctx context.Context, gen int) error {
 	c.key = v
 	c.keyGen++
 	return nil
+}
+
+// forgetter is a resolver with a cache that can be dropped (secrets.Vault).
+type forgetter interface{ Forget() }
+
+// forgetCached drops cached secret values so that a re-read after a 401
+// sees a rotated key rather than the cached old one.
+func forgetCached(r secrets.Resolver) {
+	switch t := r.(type) {
+	case forgetter:
+		t.Forget()
+	case secrets.Chain:
+		for _, p := range []secrets.Resolver{t.Env, t.File, t.Vault} {
+			forgetCached(p)
+		}
+	case *secrets.Chain:
+		forgetCached(*t)
+	}
 }
 
 // call sends one request with rate limiting and retries, and returns the

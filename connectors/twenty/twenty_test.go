@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/engine/secrets"
 )
 
 func TestParseParams(t *testing.T) {
@@ -679,5 +680,46 @@ func TestOfflineCatalogFallback(t *testing.T) {
 	}
 	if _, err := c.Stream(context.Background(), "person"); err == nil || !strings.Contains(err.Error(), "people") {
 		t.Errorf("singular name offline: %v", err)
+	}
+}
+
+// cachingResolver caches the first value it reads, like secrets.Vault,
+// until Forget is called.
+type cachingResolver struct {
+	rotatingResolver
+	cached string
+}
+
+func (r *cachingResolver) Resolve(ctx context.Context, ref secrets.Ref) (secrets.Value, error) {
+	if r.cached == "" {
+		v, err := r.rotatingResolver.Resolve(ctx, ref)
+		if err != nil {
+			return v, err
+		}
+		r.cached = v.Reveal()
+	}
+	return secrets.New(r.cached), nil
+}
+
+func (r *cachingResolver) Forget() { r.cached = "" }
+
+func TestAuthRotationBypassesSecretCache(t *testing.T) {
+	f := newFake(t)
+	res := &cachingResolver{rotatingResolver: rotatingResolver{value: "key-1"}}
+	for _, resolver := range []secrets.Resolver{res, secrets.Chain{Env: res}} {
+		res.cached = ""
+		res.set("key-1")
+		f.mu.Lock()
+		f.key = "key-1"
+		f.mu.Unlock()
+		c := openTest(t, f.srv.URL, resolver, nil)
+		s := openPeople(t, c)
+		f.mu.Lock()
+		f.key = "key-2"
+		f.mu.Unlock()
+		res.set("key-2")
+		if _, err := s.Get(context.Background(), []string{uuidN(1)}); err != nil {
+			t.Errorf("%T: the cached old key was used again: %v", resolver, err)
+		}
 	}
 }
