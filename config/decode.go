@@ -360,7 +360,7 @@ func (l *loader) decodeMapping(v cue.Value, path []string, from, to *Stream) *Ma
 // compile compiles an expression over a record of stream s, reporting an
 // error at the exact place in the CUE string literal.
 func (l *loader) compile(v cue.Value, src string, s *Stream, asBool bool, path ...string) *vm.Program {
-	prog, err := compileExpr(src, s.Env(), asBool)
+	prog, err := CompileExpr(src, s.Env(), asBool)
 	if err == nil {
 		return prog
 	}
@@ -371,7 +371,7 @@ func (l *loader) compile(v cue.Value, src string, s *Stream, asBool bool, path .
 		}
 	}
 	msg, pos := exprErrorAt(err, lit, l.at(v, path...))
-	msg = firstLine(msg)
+	msg = cleanMessage(firstLine(msg))
 	if name, ok := strings.CutPrefix(msg, "unknown name "); ok {
 		if strings.Contains(src, name+"(") {
 			msg = fmt.Sprintf("unknown function %s: use one of the functions in docs/functions.md, or expr's built-ins", name)

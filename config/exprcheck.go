@@ -85,15 +85,17 @@ func (s *Stream) HasPath(path string) bool {
 	return true
 }
 
-// compileExpr compiles one expression against env with the function
-// registry; asBool requires a boolean result.
-func compileExpr(src string, env map[string]any, asBool bool) (*vm.Program, error) {
+// CompileExpr compiles one expression against a typed environment (see
+// Stream.Env) with the mapping function registry, as Load does; asBool
+// requires a boolean result. Calls of registered functions work even when
+// a record field has the same name (email(email)). The program is safe to
+// share between goroutines.
+func CompileExpr(src string, env map[string]any, asBool bool) (*vm.Program, error) {
 	opts := []expr.Option{expr.Env(env)}
-	opts = append(opts, functionOptions()...)
 	if asBool {
 		opts = append(opts, expr.AsBool())
 	}
-	return expr.Compile(src, opts...)
+	return functions().compile(src, opts...)
 }
 
 // exprErrorAt returns the message of an expr compile error and its
