@@ -1,0 +1,42 @@
+package main
+
+// `pipe demo`: the quickstart end to end on this machine, with nothing to
+// install (examples/quickstart).
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/kelompok/pipe/examples/quickstart"
+)
+
+func init() { register(newDemoCmd) }
+
+func newDemoCmd(app *App) *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Sync sample Kelompok data into a local Twenty emulator: plan, apply, rerun",
+		Long: `Runs the quickstart with no server to install: creates an SQLite Kelompok
+with messy sample data (organizations, members, events), starts a Twenty
+emulator on 127.0.0.1 with some people already in it, loads the shipped
+pipelines, shows the dry-run plan, applies it, and runs again to show that
+nothing changes.
+
+By default everything happens in a temporary directory that is removed at
+the end; with --dir the directory (config, kelompok.db, .pipe/state.db) is
+kept so that pipe runs / pipe runs show ID --config DIR can look at it.`,
+		Example: `  pipe demo
+  pipe demo --dir ./pipe-demo && pipe runs --config ./pipe-demo`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := quickstart.RunDemo(cmd.Context(), quickstart.DemoOptions{
+				Dir:    dir,
+				Out:    app.Stdout,
+				Logger: app.Logger,
+			})
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "keep the demo in this new or empty directory instead of a temporary one")
+	return cmd
+}
