@@ -334,6 +334,11 @@ func TestWebhooks(t *testing.T) {
 		if got, want := req.Header.Get("X-Twenty-Webhook-Signature"), Sign("s3cret", ts, sink.body[i]); got != want || len(got) != 64 {
 			t.Errorf("signature %q, want %q", got, want)
 		}
+		if ev["eventName"] == "person.deleted" {
+			if rec := ev["record"].(map[string]any); rec["id"] != budiID || rec["deletedAt"] != nil {
+				t.Errorf("a delete event carries the record before the delete: %v", rec)
+			}
+		}
 		if ev["eventName"] == "person.updated" {
 			sawUpdate = true
 			if fmt.Sprint(ev["updatedFields"]) != "[city]" {

@@ -292,9 +292,10 @@ func (s *Server) softDelete(t *table, id string) (*event, *apiError) {
 		return nil, notFound("Record not found")
 	}
 	at := s.stamp()
+	before := cloneRecord(r) // webhooks carry the record as it was before a delete
 	r["deletedAt"] = formatTime(at)
 	r["updatedAt"] = formatTime(at)
-	return &event{obj: t.obj, action: "deleted", record: cloneRecord(r), at: at}, nil
+	return &event{obj: t.obj, action: "deleted", record: before, at: at}, nil
 }
 
 // destroy removes a record for good (soft-deleted or not) and nulls the
