@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -52,29 +53,53 @@ func commit(ctx context.Context, tx pgx.Tx, b state.Batch) error {
 	for _, k := range b.Unlink {
 		q.Queue(`DELETE FROM links WHERE pipeline = $1 AND source_key = $2`, b.Pipeline, k)
 	}
-	for _, l := range b.Links {
-		base, err := storeutil.JSON(l.Base)
-		if err != nil {
-			return err
+	if len(b.Links) > 0 {
+		// One statement for all links. A key given twice would make the
+		// upsert touch a row twice, which PostgreSQL refuses: the last
+		// one wins, as with one statement per link.
+		links := lastLinks(b)
+		cols := make([][]string, 6)
+		updated := make([]time.Time, len(links))
+		for i, l := range links {
+			base, err := storeutil.JSON(l.Base)
+			if err != nil {
+				return err
+			}
+			for c, v := range []string{pipelineOr(l.Pipeline, b.Pipeline), l.SourceKey, l.SinkKey, base, l.SourceHash, l.SinkHash} {
+				cols[c] = append(cols[c], v)
+			}
+			updated[i] = ts(l.UpdatedAt)
 		}
 		q.Queue(`INSERT INTO links (pipeline, source_key, sink_key, base, source_hash, sink_hash, updated_at)
-			VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)
+			SELECT p, s, k, b::jsonb, sh, kh, u
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) AS t(p, s, k, b, sh, kh, u)
 			ON CONFLICT (pipeline, source_key) DO UPDATE SET sink_key = excluded.sink_key, base = excluded.base,
 				source_hash = excluded.source_hash, sink_hash = excluded.sink_hash, updated_at = excluded.updated_at`,
-			pipelineOr(l.Pipeline, b.Pipeline), l.SourceKey, l.SinkKey, base, l.SourceHash, l.SinkHash, ts(l.UpdatedAt))
+			cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], updated)
 	}
-	for i, a := range b.Audit {
-		diff, err := storeutil.JSON(a.Diff)
-		if err != nil {
-			return err
-		}
-		at := now
-		if !a.At.IsZero() {
-			at = ts(a.At)
+	if len(b.Audit) > 0 {
+		n := len(b.Audit)
+		seqs, ats := make([]int64, n), make([]time.Time, n)
+		cols := make([][]string, 6)
+		for i, a := range b.Audit {
+			diff, err := storeutil.JSON(a.Diff)
+			if err != nil {
+				return err
+			}
+			seqs[i] = first + int64(i)
+			ats[i] = now
+			if !a.At.IsZero() {
+				ats[i] = ts(a.At)
+			}
+			for c, v := range []string{a.SourceKey, a.SinkKey, a.Direction, a.Action, diff, a.Reason} {
+				cols[c] = append(cols[c], v)
+			}
 		}
 		q.Queue(`INSERT INTO audit (run_id, seq, at, source_key, sink_key, direction, action, diff, reason)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)`,
-			b.RunID, first+int64(i), at, a.SourceKey, a.SinkKey, a.Direction, a.Action, diff, a.Reason)
+			SELECT $1, seq, at, sk, kk, dir, act, diff::jsonb, reason
+			FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+				AS t(seq, at, sk, kk, dir, act, diff, reason)`,
+			b.RunID, seqs, ats, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
 	}
 	sides := make([]string, 0, len(b.Cursors))
 	for side := range b.Cursors {
@@ -134,4 +159,22 @@ func commit(ctx context.Context, tx pgx.Tx, b state.Batch) error {
 		return nil
 	}
 	return tx.SendBatch(ctx, &q).Close()
+}
+
+// lastLinks returns b.Links keeping, for a (pipeline, source key) given more
+// than once, only the last, in the order of first appearance.
+func lastLinks(b state.Batch) []state.Link {
+	type key struct{ p, s string }
+	at := make(map[key]int, len(b.Links))
+	out := make([]state.Link, 0, len(b.Links))
+	for _, l := range b.Links {
+		k := key{pipelineOr(l.Pipeline, b.Pipeline), l.SourceKey}
+		if i, ok := at[k]; ok {
+			out[i] = l
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, l)
+	}
+	return out
 }

@@ -40,3 +40,16 @@ func TestOpenErrorsHidePassword(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCommit: one batch of 100 links + 100 audit rows + a cursor.
+func BenchmarkCommit(b *testing.B) {
+	st, err := pgstore.Open(b.Context(), pgtest.URL(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	statetest.BenchmarkCommit(b, st)
+}

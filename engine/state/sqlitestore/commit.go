@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/kelompok/pipe/engine/state"
 	"github.com/kelompok/pipe/engine/state/internal/storeutil"
@@ -49,6 +50,40 @@ func exec(ctx context.Context, tx *sql.Tx, query string, n int, args func(i int)
 	return nil
 }
 
+// maxRowParams bounds the parameters of one multi-row statement (under
+// the 999 of SQLite builds older than 3.32).
+const maxRowParams = 900
+
+// execRows inserts n rows of cols columns with multi-row VALUES lists:
+// head + "(?, ...), (?, ...)" + tail, in chunks. Rows are applied in order,
+// so a later row of the same key wins, as with one statement per row.
+func execRows(ctx context.Context, tx *sql.Tx, head, tail string, cols, n int, args func(i int) ([]any, error)) error {
+	one := "(?" + strings.Repeat(", ?", cols-1) + ")"
+	per := maxRowParams / cols
+	for start := 0; start < n; start += per {
+		end := min(start+per, n)
+		var q strings.Builder
+		q.WriteString(head)
+		all := make([]any, 0, (end-start)*cols)
+		for i := start; i < end; i++ {
+			if i > start {
+				q.WriteString(", ")
+			}
+			q.WriteString(one)
+			a, err := args(i)
+			if err != nil {
+				return err
+			}
+			all = append(all, a...)
+		}
+		q.WriteString(tail)
+		if _, err := tx.ExecContext(ctx, q.String(), all...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func commit(ctx context.Context, tx *sql.Tx, b state.Batch) error {
 	now := storeutil.Now()
 	if err := exec(ctx, tx, `DELETE FROM links WHERE pipeline = ? AND source_key = ?`, len(b.Unlink), func(i int) ([]any, error) {
@@ -56,12 +91,11 @@ func commit(ctx context.Context, tx *sql.Tx, b state.Batch) error {
 	}); err != nil {
 		return fmt.Errorf("unlink: %w", err)
 	}
-	if err := exec(ctx, tx, `
-		INSERT INTO links (pipeline, source_key, sink_key, base, source_hash, sink_hash, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+	if err := execRows(ctx, tx, `
+		INSERT INTO links (pipeline, source_key, sink_key, base, source_hash, sink_hash, updated_at) VALUES `, `
 		ON CONFLICT (pipeline, source_key) DO UPDATE SET sink_key = excluded.sink_key, base = excluded.base,
 			source_hash = excluded.source_hash, sink_hash = excluded.sink_hash, updated_at = excluded.updated_at`,
-		len(b.Links), func(i int) ([]any, error) {
+		7, len(b.Links), func(i int) ([]any, error) {
 			l := b.Links[i]
 			base, err := storeutil.JSON(l.Base)
 			if err != nil {
@@ -84,20 +118,20 @@ func commit(ctx context.Context, tx *sql.Tx, b state.Batch) error {
 			return fmt.Errorf("audit: %w", err)
 		}
 		first := last - int64(len(b.Audit)) + 1
-		if err := exec(ctx, tx, `
-			INSERT INTO audit (run_id, seq, at, source_key, sink_key, direction, action, diff, reason)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(b.Audit), func(i int) ([]any, error) {
-			a := b.Audit[i]
-			diff, err := storeutil.JSON(a.Diff)
-			if err != nil {
-				return nil, err
-			}
-			at := now
-			if !a.At.IsZero() {
-				at = storeutil.Norm(a.At)
-			}
-			return []any{b.RunID, first + int64(i), at.UnixMicro(), a.SourceKey, a.SinkKey, a.Direction, a.Action, diff, a.Reason}, nil
-		}); err != nil {
+		if err := execRows(ctx, tx, `
+			INSERT INTO audit (run_id, seq, at, source_key, sink_key, direction, action, diff, reason) VALUES `, ``,
+			9, len(b.Audit), func(i int) ([]any, error) {
+				a := b.Audit[i]
+				diff, err := storeutil.JSON(a.Diff)
+				if err != nil {
+					return nil, err
+				}
+				at := now
+				if !a.At.IsZero() {
+					at = storeutil.Norm(a.At)
+				}
+				return []any{b.RunID, first + int64(i), at.UnixMicro(), a.SourceKey, a.SinkKey, a.Direction, a.Action, diff, a.Reason}, nil
+			}); err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
 	}

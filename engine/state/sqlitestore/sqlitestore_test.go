@@ -27,3 +27,16 @@ func TestOpenRejectsBadPaths(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCommit: one batch of 100 links + 100 audit rows + a cursor.
+func BenchmarkCommit(b *testing.B) {
+	st, err := sqlitestore.Open(b.Context(), filepath.Join(b.TempDir(), "state.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	statetest.BenchmarkCommit(b, st)
+}

@@ -352,6 +352,18 @@ func (s suite) links(t *testing.T) {
 		t.Fatalf("old sink key still linked: %+v", old)
 	}
 
+	// One batch naming a source key twice: the last one wins, as if
+	// applied one after the other.
+	commit(t, st, state.Batch{Pipeline: "members", Links: []state.Link{
+		{SourceKey: "twice", SinkKey: "sink-twice-1", SourceHash: "first"},
+		{SourceKey: "once", SinkKey: "sink-once"},
+		{SourceKey: "twice", SinkKey: "sink-twice-2", SourceHash: "second"},
+	}})
+	twice, err := st.LinksBySource(ctx, "members", []string{"twice", "once"})
+	if err != nil || len(twice) != 2 || twice["twice"].SinkKey != "sink-twice-2" || twice["twice"].SourceHash != "second" {
+		t.Fatalf("links after a batch naming a key twice = %+v, %v", twice, err)
+	}
+
 	// Many keys at once (beyond any one-query parameter limit).
 	var many []state.Link
 	var keys []string
