@@ -1,0 +1,163 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	"github.com/kelompok/pipe/config"
+)
+
+// A field changed on both sides since the last sync, under each conflict
+// policy of the members pipeline (direction both). Kelompok's position and
+// Twenty's jobTitle are the same field; Kelompok writes "Koordinator
+// Lapangan", Twenty "Bendahara Umum".
+func TestConflictPolicies(t *testing.T) {
+	const kelompokValue, twentyValue = "Koordinator Lapangan", "Bendahara Umum"
+	cases := []struct {
+		name     string
+		conflict config.Conflict
+		// twentyFirst edits Twenty before Kelompok (so Kelompok is newer).
+		twentyFirst bool
+		// want is the value both sides hold after the run: "kelompok",
+		// "twenty", or "" for a conflict held for a person to decide.
+		want string
+	}{
+		{name: "source_of_truth source", conflict: config.Conflict{Policy: config.ConflictSourceOfTruth, Side: config.SideSource}, want: "kelompok"},
+		{name: "source_of_truth sink", conflict: config.Conflict{Policy: config.ConflictSourceOfTruth, Side: config.SideSink}, want: "twenty"},
+		{name: "newest, Kelompok later", conflict: config.Conflict{Policy: config.ConflictNewest}, twentyFirst: true, want: "kelompok"},
+		{name: "newest, Twenty later", conflict: config.Conflict{Policy: config.ConflictNewest}, want: "twenty"},
+		{name: "merge, fallback sink", conflict: config.Conflict{Policy: config.ConflictMerge, Fallback: "sink"}, want: "twenty"},
+		{name: "manual", conflict: config.Conflict{Policy: config.ConflictManual}, want: ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, options{tune: func(cfg *config.Config) { cfg.Pipelines["members"].Conflict = tc.conflict }})
+			e.run()
+			m := e.syncedMember(0)
+			p := e.person(m.ID)
+			before := p["jobTitle"]
+
+			editKelompok := func() {
+				e.exec("UPDATE members SET position = $1, updated_at = clock_timestamp() WHERE id = $2", kelompokValue, m.ID)
+			}
+			editTwenty := func() {
+				if _, err := e.twenty.Put("people", map[string]any{"id": p["id"], "jobTitle": twentyValue}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The second edit is clearly later than the first.
+			if tc.twentyFirst {
+				editTwenty()
+				time.Sleep(20 * time.Millisecond)
+				editKelompok()
+			} else {
+				editKelompok()
+				time.Sleep(20 * time.Millisecond)
+				editTwenty()
+			}
+
+			res := e.run("members")["members"]
+			position := e.memberText(m.ID, "position")
+			jobTitle := e.person(m.ID)["jobTitle"]
+			switch tc.want {
+			case "kelompok":
+				if position == nil || *position != kelompokValue {
+					t.Errorf("Kelompok position = %v, want its own %q kept", position, kelompokValue)
+				}
+				if jobTitle == twentyValue || jobTitle == before {
+					t.Errorf("Twenty jobTitle = %v, want Kelompok's position pushed over %q", jobTitle, twentyValue)
+				}
+			case "twenty":
+				if position == nil || *position != twentyValue {
+					t.Errorf("Kelompok position = %v, want Twenty's %q", position, twentyValue)
+				}
+				if jobTitle != twentyValue {
+					t.Errorf("Twenty jobTitle = %v, want its own %q kept", jobTitle, twentyValue)
+				}
+			default:
+				if res.Counts.Conflicts != 1 {
+					t.Errorf("%d conflicts, want 1 (%+v)", res.Counts.Conflicts, res.Counts)
+				}
+				if position == nil || *position != kelompokValue || jobTitle != twentyValue {
+					t.Errorf("under manual both sides keep their edit until resolved: position %v, jobTitle %v", position, jobTitle)
+				}
+				held, err := e.store.Conflicts(e.ctx, "members", false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(held) != 1 || held[0].SourceKey != m.ID {
+					t.Errorf("conflicts held: %+v, want one for member %s", held, m.ID)
+				}
+				return
+			}
+			if n := writes(e.run("members")); n != 0 {
+				t.Errorf("after the conflict was settled a rerun wrote %d records", n)
+			}
+		})
+	}
+}
+
+// A record deleted on one side, under each delete policy, in both
+// directions of the members pipeline.
+func TestDeletePolicies(t *testing.T) {
+	for _, policy := range []string{config.DeleteIgnore, config.DeleteSoft, config.DeletePropagate} {
+		t.Run(policy, func(t *testing.T) {
+			e := newEnv(t, options{tune: func(cfg *config.Config) {
+				cfg.Pipelines["members"].Delete = config.Delete{Policy: policy, MaxCount: 10}
+			}})
+			e.run()
+
+			// Deleted in Kelompok (soft delete through deleted_at).
+			gone := e.syncedMember(0)
+			personID, _ := e.link("members", gone.ID)
+			e.exec("UPDATE members SET deleted_at = now(), updated_at = now() WHERE id = $1", gone.ID)
+			// Deleted in Twenty (soft delete, as from the UI).
+			other := e.syncedMember(1)
+			otherPerson, _ := e.link("members", other.ID)
+			if err := e.twenty.Delete("people", otherPerson, false); err != nil {
+				t.Fatal(err)
+			}
+
+			res := e.run("members")["members"]
+			p, exists := e.twenty.Get("people", personID)
+			deletedInTwenty := exists && p["deletedAt"] != nil
+			var memberDeleted *time.Time
+			var rows int
+			if err := e.db.QueryRowContext(e.ctx, "SELECT count(*), max(deleted_at) FROM members WHERE id = $1", other.ID).Scan(&rows, &memberDeleted); err != nil {
+				t.Fatal(err)
+			}
+			switch policy {
+			case config.DeleteIgnore:
+				if !exists || deletedInTwenty {
+					t.Errorf("ignore: the person of the deleted member was deleted in Twenty")
+				}
+				if rows != 1 || memberDeleted != nil {
+					t.Errorf("ignore: the member of the deleted person was deleted in Kelompok")
+				}
+				if res.Counts.Deleted != 0 {
+					t.Errorf("ignore: %d deletes", res.Counts.Deleted)
+				}
+			case config.DeleteSoft:
+				if !deletedInTwenty {
+					t.Errorf("soft: the person of the deleted member is not soft-deleted (exists %v)", exists)
+				}
+				if rows != 1 || memberDeleted == nil {
+					t.Errorf("soft: the member of the deleted person is not soft-deleted (rows %d)", rows)
+				}
+			case config.DeletePropagate:
+				if exists {
+					t.Errorf("propagate: the person of the deleted member is still in Twenty")
+				}
+				if rows != 0 {
+					t.Errorf("propagate: the member of the deleted person is still in Kelompok")
+				}
+			}
+			if policy != config.DeleteIgnore && res.Counts.Deleted != 2 {
+				t.Errorf("%s: %d deletes, want 2 (%+v)", policy, res.Counts.Deleted, res.Counts)
+			}
+			if n := writes(e.run("members")); n != 0 {
+				t.Errorf("%s: a rerun after the deletes wrote %d records", policy, n)
+			}
+		})
+	}
+}
