@@ -79,6 +79,22 @@ func quiet(d Decision) bool {
 // conflicts, intents and the cursor together. A failed record stops the
 // cursor of side before it for the rest of the run.
 func (r *runner) apply(ctx context.Context, items []*item, side string, blocked bool) (bool, error) {
+	// A pair read from both sides in one run is held once.
+	for _, it := range items {
+		if it.conflict == nil {
+			continue
+		}
+		if r.held[it.conflict.SourceKey] {
+			it.conflict, it.linkOut = nil, nil
+			it.decisions = nil
+			r.note(it, state.ActionSkip, "", "conflict already held in this run", nil)
+			continue
+		}
+		if r.held == nil {
+			r.held = map[string]bool{}
+		}
+		r.held[it.conflict.SourceKey] = true
+	}
 	if r.params.DryRun {
 		for _, it := range items {
 			r.record(it.decisions)
@@ -268,7 +284,7 @@ func (r *runner) finishDeletes(ctx context.Context) error {
 	}
 	at := r.now().UTC()
 	if over != "" {
-		r.held = total
+		r.heldDel = total
 		r.guardError = fmt.Sprintf("delete guard: this run would delete %d records, %s; no delete was applied. "+
 			"Check that the deletions are intended, then raise the limit in the pipeline's delete settings and run again", total, over)
 		reason := "delete held by the delete guard: " + over

@@ -26,7 +26,7 @@ func (r *runner) note(it *item, action, dir, reason string, diff []state.FieldCh
 // It runs on a worker and touches only the item.
 func (r *runner) decide(it *item, w *worker) {
 	if it.reject != "" {
-		r.note(it, state.ActionReject, "", it.reject, nil)
+		r.noteReject(it)
 		return
 	}
 	if it.filtered {
@@ -58,6 +58,16 @@ func (r *runner) decide(it *item, w *worker) {
 	r.reconcile(it, w, F, T)
 }
 
+// noteReject notes the item's reject reason: a skip for a record waiting
+// for another pipeline's link, a reject otherwise.
+func (r *runner) noteReject(it *item) {
+	if it.wait {
+		r.note(it, state.ActionSkip, "", it.reject, nil)
+		return
+	}
+	r.note(it, state.ActionReject, "", it.reject, nil)
+}
+
 // create plans the create of the origin record on the other side.
 func (r *runner) create(it *item, w *worker) {
 	target := otherSide(it.origin)
@@ -78,7 +88,11 @@ func (r *runner) create(it *item, w *worker) {
 		raw, err := w.back.Map(*T)
 		if err != nil {
 			it.reject = fmt.Sprintf("%s mapping: %v", dirOf(target), err)
-			r.note(it, state.ActionReject, "", it.reject, nil)
+			r.noteReject(it)
+			return
+		}
+		if !r.resolveBack(r.ctx, it, raw) {
+			r.noteReject(it)
 			return
 		}
 		r.stripSensitive(raw)
@@ -373,9 +387,12 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 			}
 			backRaw, err := w.back.Map(t2)
 			if err != nil {
-				it.writes = [2]*connectors.Change{}
 				it.reject = fmt.Sprintf("pull mapping: %v", err)
-				r.note(it, state.ActionReject, "", it.reject, nil)
+			}
+			if err != nil || !r.resolveBack(r.ctx, it, backRaw) {
+				it.writes = [2]*connectors.Change{}
+				it.linkOut = nil
+				r.noteReject(it)
 				return
 			}
 			r.stripSensitive(backRaw)

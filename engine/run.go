@@ -76,6 +76,7 @@ type worker struct {
 // runner is one run of one pipeline.
 type runner struct {
 	e      *Engine
+	ctx    context.Context // the run's context, for lookups made while deciding
 	p      *config.Pipeline
 	params RunParams
 	store  state.Store
@@ -101,7 +102,8 @@ type runner struct {
 	readLeft   int // records left under --limit (-1: no limit)
 	deletes    []*item
 	guardError string
-	held       int
+	heldDel    int             // deletes stopped by the guard
+	held       map[string]bool // source keys of pairs held as conflicts in this run
 }
 
 func (e *Engine) runPipeline(ctx context.Context, name string, params RunParams) Result {
@@ -142,7 +144,7 @@ func (e *Engine) runPipeline(ctx context.Context, name string, params RunParams)
 
 	res.Counts = r.counts
 	res.Plan = r.plan
-	res.DeletesHeld = r.held
+	res.DeletesHeld = r.heldDel
 	switch {
 	case runErr != nil:
 		res.Status = state.RunFailed
@@ -284,6 +286,7 @@ func (r *runner) readSides() []string {
 }
 
 func (r *runner) run(ctx context.Context) error {
+	r.ctx = ctx
 	if err := r.setup(ctx); err != nil {
 		return err
 	}
