@@ -246,8 +246,8 @@ func (l *loader) decodePipeline(cfg *Config, name string, v cue.Value) *Pipeline
 		if snk != nil && !snk.HasPath(r.Sink) {
 			l.errorf(l.at(v, append(rp, "sink")...), append(rp, "sink"), "stream %s has no field %q: use one of %s", raw.Sink, r.Sink, fieldList(snk, r.Sink))
 		}
-		if r.Normalize != "" && !hasFunction(r.Normalize) {
-			l.errorf(l.at(v, append(rp, "normalize")...), append(rp, "normalize"), "unknown normalizer %q: use a function name from docs/functions.md (email, phone, domain, ...)", r.Normalize)
+		if r.Normalize != "" && !hasNormalizer(r.Normalize) {
+			l.errorf(l.at(v, append(rp, "normalize")...), append(rp, "normalize"), "unknown normalizer %q: use one of %s", r.Normalize, normalizerNames())
 		}
 	}
 

@@ -95,7 +95,7 @@ func CompileExpr(src string, env map[string]any, asBool bool) (*vm.Program, erro
 	if asBool {
 		opts = append(opts, expr.AsBool())
 	}
-	return functions().compile(src, opts...)
+	return funcTable().compile(src, opts...)
 }
 
 // exprErrorAt returns the message of an expr compile error and its

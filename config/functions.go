@@ -14,17 +14,13 @@ import (
 	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/kelompok/pipe/engine/functions"
 )
 
 // registryOptions returns the expr options declaring the mapping functions
-// (email, phone, ref, ...), one expr.Function each, and registryHas
-// reports whether a name is registered. Until the registry of package
-// engine/functions is in the tree, expressions compile with the
-// environment and expr's built-ins alone.
-var (
-	registryOptions = func() []expr.Option { return nil }
-	registryHas     = func(string) bool { return false }
-)
+// (email, phone, ref, ...) of package engine/functions.
+var registryOptions = functions.Default.Options
 
 // calleePrefix marks the alias under which each registered function is
 // also declared. A record field and a function often share a name
@@ -35,8 +31,10 @@ const calleePrefix = "fn·"
 
 // functionTable is the registry's functions with their aliases.
 type functionTable struct {
-	opts  []expr.Option
-	names map[string]bool
+	opts []expr.Option
+	// callee maps a function's public name to the name it is declared
+	// under in expr.
+	callee map[string]string
 }
 
 var (
@@ -44,33 +42,42 @@ var (
 	table     *functionTable
 )
 
-func functions() *functionTable {
+func funcTable() *functionTable {
 	tableOnce.Do(func() { table = newFunctionTable(registryOptions()) })
 	return table
 }
 
-// newFunctionTable declares every function of opts under its name and
-// under its alias, and patches call sites to call the alias.
+// newFunctionTable declares every function of opts so that calls reach it
+// whatever the record's fields are called: a function declared under its
+// own name gets an alias; one the options already declare under an
+// internal name (package functions does: Function.Name is the public name,
+// the key an internal one) is called by that name.
 func newFunctionTable(opts []expr.Option) *functionTable {
-	t := &functionTable{names: map[string]bool{}}
+	t := &functionTable{callee: map[string]string{}}
 	c := conf.CreateNew()
 	for _, o := range opts {
 		o(c)
 	}
 	t.opts = append(t.opts, opts...)
-	for name, fn := range c.Functions {
-		t.names[name] = true
+	for key, fn := range c.Functions {
+		if fn.Name != "" && fn.Name != key {
+			t.callee[fn.Name] = key
+			continue
+		}
 		alias := *fn
-		alias.Name = calleePrefix + name
-		t.opts = append(t.opts, func(c *conf.Config) { c.Functions[alias.Name] = &alias })
+		alias.Name = key
+		internal := calleePrefix + key
+		t.callee[key] = internal
+		t.opts = append(t.opts, func(c *conf.Config) { c.Functions[internal] = &alias })
 	}
 	return t
 }
 
 // compile compiles src as expr.Compile does with opts, except that calls
-// of registered functions are pointed at their aliases before the type
-// check (an expr patcher would run after a first check has already typed
-// the tree, hiding errors in the arguments).
+// of registered functions are pointed at the names they are declared under
+// before the type check, and patchers are not run (an expr patcher runs
+// after a first check has typed the tree, which hides errors in the
+// arguments of calls).
 func (t *functionTable) compile(src string, opts ...expr.Option) (*vm.Program, error) {
 	config := conf.CreateNew()
 	for _, op := range opts {
@@ -87,10 +94,13 @@ func (t *functionTable) compile(src string, opts ...expr.Option) (*vm.Program, e
 	if err != nil {
 		return nil, err
 	}
-	if len(t.names) > 0 {
-		ast.Walk(&tree.Node, calleeRenamer{names: t.names})
+	if len(t.callee) > 0 {
+		ast.Walk(&tree.Node, calleeRenamer{callee: t.callee})
 	}
-	if _, err := new(checker.Checker).PatchAndCheck(tree, config); err != nil {
+	// Patchers in opts are not run: the only one, package functions'
+	// callee renaming, is done above, and running any patcher types the
+	// tree in a first pass that then hides errors in call arguments.
+	if _, err := checker.Check(tree, config); err != nil {
 		return nil, err
 	}
 	if config.Optimize {
@@ -105,8 +115,9 @@ func (t *functionTable) compile(src string, opts ...expr.Option) (*vm.Program, e
 	return compiler.Compile(tree, config)
 }
 
-// calleeRenamer points calls of registered functions at their aliases.
-type calleeRenamer struct{ names map[string]bool }
+// calleeRenamer points calls of registered functions at the names they are
+// declared under.
+type calleeRenamer struct{ callee map[string]string }
 
 // Visit implements ast.Visitor.
 func (r calleeRenamer) Visit(node *ast.Node) {
@@ -114,14 +125,28 @@ func (r calleeRenamer) Visit(node *ast.Node) {
 	if !ok {
 		return
 	}
-	if id, ok := call.Callee.(*ast.IdentifierNode); ok && r.names[id.Value] {
-		id.Value = calleePrefix + id.Value
+	if id, ok := call.Callee.(*ast.IdentifierNode); ok {
+		if internal, ok := r.callee[id.Value]; ok {
+			id.Value = internal
+		}
 	}
 }
 
-// hasFunction reports whether a function (or normalizer) name is
-// registered.
-func hasFunction(name string) bool { return registryHas(name) || functions().names[name] }
+// hasNormalizer reports whether name is a normalizer usable in a match
+// rule.
+func hasNormalizer(name string) bool {
+	_, ok := functions.Default.Normalizer(name)
+	return ok
+}
 
-// cleanMessage removes the alias marker from a compile error message.
-func cleanMessage(msg string) string { return strings.ReplaceAll(msg, calleePrefix, "") }
+// normalizerNames lists the normalizers for a message.
+func normalizerNames() string { return strings.Join(functions.Default.Normalizers(), ", ") }
+
+// cleanMessage removes the alias markers from a compile error message.
+func cleanMessage(msg string) string {
+	msg = strings.ReplaceAll(msg, calleePrefix, "")
+	for name, internal := range funcTable().callee {
+		msg = strings.ReplaceAll(msg, internal, name)
+	}
+	return msg
+}

@@ -42,6 +42,7 @@ func newShowCmd(app *App) *cobra.Command {
 			}{p, connectionView(cfg.Connections[p.Source.Connection]), connectionView(cfg.Connections[p.Sink.Connection])}
 			enc := json.NewEncoder(app.Stdout)
 			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
 			return enc.Encode(out)
 		},
 	}
