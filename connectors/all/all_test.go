@@ -9,7 +9,7 @@ import (
 )
 
 // shipped are the connector kinds package all must register.
-var shipped = []string{"file", "memory", "postgres", "sqlite", "twenty"}
+var shipped = []string{"exec", "file", "memory", "postgres", "sqlite", "twenty"}
 
 func TestEveryShippedConnectorIsRegistered(t *testing.T) {
 	kinds := connectors.Default.Kinds()
