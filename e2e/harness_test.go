@@ -48,7 +48,7 @@ type options struct {
 // data, a Twenty emulator, the shipped configuration pointed at both, a
 // state store and an engine.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	db     *sql.DB
 	data   quickstart.Data
@@ -59,7 +59,7 @@ type env struct {
 	pre    int
 }
 
-func newEnv(t *testing.T, o options) *env {
+func newEnv(t testing.TB, o options) *env {
 	t.Helper()
 	ctx := t.Context()
 	if o.sizes == (quickstart.Sizes{}) {
@@ -249,7 +249,7 @@ func get(r map[string]any, path string) any {
 }
 
 // asJSON renders v for a search through everything a side holds.
-func asJSON(t *testing.T, v any) string {
+func asJSON(t testing.TB, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
