@@ -104,10 +104,21 @@ func pgQuery(ctx context.Context, q pgQuerier, sql string, args []any, each func
 		return err
 	}
 	defer rows.Close()
+	var decs []rawDecoder
+	var vals []any
 	for rows.Next() {
-		vals, err := rows.Values()
-		if err != nil {
-			return err
+		if decs == nil {
+			decs = rowDecoders(rows)
+			vals = make([]any, len(decs))
+		}
+		for i, raw := range rows.RawValues() {
+			if raw == nil {
+				vals[i] = nil
+				continue
+			}
+			if vals[i], err = decs[i](raw); err != nil {
+				return fmt.Errorf("column %s: %w", rows.FieldDescriptions()[i].Name, err)
+			}
 		}
 		if err := each(vals); err != nil {
 			return err

@@ -83,7 +83,7 @@ func decodeUUID(v any) (any, error) {
 		}
 		return string(x), nil
 	case string:
-		return x, nil
+		return v, nil
 	}
 	return decodeText(v)
 }
@@ -93,7 +93,7 @@ func decodeText(v any) (any, error) {
 	case nil:
 		return nil, nil
 	case string:
-		return x, nil
+		return v, nil
 	case []byte:
 		return string(x), nil
 	case [16]byte:
@@ -123,7 +123,7 @@ func decodeInt(v any) (any, error) {
 	case nil:
 		return nil, nil
 	case int64:
-		return x, nil
+		return v, nil
 	case int32:
 		return int64(x), nil
 	case int16:
@@ -161,7 +161,7 @@ func decodeFloat(v any) (any, error) {
 	case nil:
 		return nil, nil
 	case float64:
-		return x, nil
+		return v, nil
 	case float32:
 		return float64(x), nil
 	case int64:
@@ -194,7 +194,7 @@ func decodeBool(v any) (any, error) {
 	case nil:
 		return nil, nil
 	case bool:
-		return x, nil
+		return v, nil
 	case int64:
 		return x != 0, nil
 	case string:
@@ -210,6 +210,9 @@ func decodeTime(v any) (any, error) {
 	case nil:
 		return nil, nil
 	case time.Time:
+		if x.Location() == time.UTC {
+			return v, nil
+		}
 		return x.UTC(), nil
 	case string:
 		return parseTime(x)
@@ -231,6 +234,16 @@ func decodeList(v any) (any, error) {
 	case nil:
 		return nil, nil
 	case []any:
+		plain := true
+		for _, e := range x {
+			if _, ok := e.(string); !ok && e != nil {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			return v, nil
+		}
 		out := make([]any, len(x))
 		for i, e := range x {
 			s, err := decodeText(e)
