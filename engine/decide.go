@@ -7,6 +7,7 @@ import (
 
 	"github.com/kelompok/pipe/config"
 	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/engine/mapping"
 	"github.com/kelompok/pipe/engine/state"
 )
 
@@ -82,7 +83,7 @@ func (r *runner) create(it *item, w *worker) {
 		fields = it.fromRaw
 		base := r.flatten(fields, r.paths, false)
 		l.Base = base
-		r.setHashes(l, hashValues(base), hashValues(base))
+		r.setHashes(l, mapping.Hash(base), mapping.Hash(base))
 	} else {
 		T := it.recs[sideIdx(r.to)]
 		raw, err := w.back.Map(*T)
@@ -101,9 +102,9 @@ func (r *runner) create(it *item, w *worker) {
 		l.Base = base
 		fromHash := ""
 		if fr, err := w.fwd.Map(connectors.Record{ID: id, Fields: raw}); err == nil {
-			fromHash = hashValues(r.flatten(fr, r.paths, true))
+			fromHash = mapping.Hash(r.flatten(fr, r.paths, true))
 		}
-		r.setHashes(l, fromHash, hashValues(base))
+		r.setHashes(l, fromHash, mapping.Hash(base))
 	}
 	if target == config.SideSink {
 		l.SourceKey, l.SinkKey = it.key, id
@@ -118,8 +119,8 @@ func (r *runner) create(it *item, w *worker) {
 	}
 	var diff []state.FieldChange
 	for _, p := range paths {
-		if v, ok := getPath(fields, p); ok {
-			diff = append(diff, state.FieldChange{Field: p, New: canon(v)})
+		if v, ok := mapping.Get(fields, p); ok {
+			diff = append(diff, state.FieldChange{Field: p, New: v})
 		}
 	}
 	r.note(it, state.ActionCreate, dirOf(target), fmt.Sprintf("new %s record, no match on the %s", it.origin, target), diff)
@@ -221,21 +222,21 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 		base = nil
 	}
 	fromHash, toHash := r.hashes(l)
-	fromEcho := base != nil && fromHash != "" && hashValues(fromVals) == fromHash
-	toEcho := base != nil && toHash != "" && hashValues(toVals) == toHash
+	fromEcho := base != nil && fromHash != "" && mapping.Hash(fromVals) == fromHash
+	toEcho := base != nil && toHash != "" && mapping.Hash(toVals) == toHash
 	cf, ct := map[string]bool{}, map[string]bool{}
 	for _, p := range r.paths {
 		fv, inFrom := fromVals[p]
 		if base == nil {
-			if inFrom && !equal(fv, toVals[p]) {
+			if inFrom && !mapping.Equal(fv, toVals[p]) {
 				cf[p], ct[p] = true, true
 			}
 			continue
 		}
-		if inFrom && !fromEcho && !equal(fv, base[p]) {
+		if inFrom && !fromEcho && !mapping.Equal(fv, base[p]) {
 			cf[p] = true
 		}
-		if !toEcho && !equal(toVals[p], base[p]) {
+		if !toEcho && !mapping.Equal(toVals[p], base[p]) {
 			ct[p] = true
 		}
 	}
@@ -253,7 +254,7 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 		switch {
 		case cf[p] && !ct[p]:
 			merged[p], fromWins[p] = fromVals[p], true
-		case cf[p] && ct[p] && !equal(fromVals[p], toVals[p]):
+		case cf[p] && ct[p] && !mapping.Equal(fromVals[p], toVals[p]):
 			conflicts = append(conflicts, p)
 		}
 	}
@@ -350,9 +351,9 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 	var toDiff []state.FieldChange
 	toFields := map[string]any{}
 	for _, p := range r.paths {
-		if fromWins[p] && !equal(merged[p], toVals[p]) {
-			raw, _ := getPath(it.fromRaw, p)
-			setPath(toFields, p, raw)
+		if fromWins[p] && !mapping.Equal(merged[p], toVals[p]) {
+			raw, _ := mapping.Get(it.fromRaw, p)
+			mapping.Set(toFields, p, raw)
 			toDiff = append(toDiff, state.FieldChange{Field: p, Old: toVals[p], New: merged[p]})
 		}
 	}
@@ -367,12 +368,12 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 
 	// Writes back to the from side (both-way pipelines), when a value from
 	// the to side won over what the from side holds.
-	newFromHash := hashValues(fromVals)
+	newFromHash := mapping.Hash(fromVals)
 	var fromDiff []state.FieldChange
 	if r.p.Direction == config.Both && w.back != nil {
 		needed := false
 		for p, v := range fromVals {
-			if !fromWins[p] && !equal(merged[p], v) {
+			if !fromWins[p] && !mapping.Equal(merged[p], v) {
 				needed = true
 				break
 			}
@@ -381,8 +382,8 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 			t2 := connectors.Record{ID: T.ID, UpdatedAt: T.UpdatedAt, Fields: cloneFields(T.Fields)}
 			for _, p := range r.paths {
 				if fromWins[p] {
-					raw, _ := getPath(it.fromRaw, p)
-					setPath(t2.Fields, p, raw)
+					raw, _ := mapping.Get(it.fromRaw, p)
+					mapping.Set(t2.Fields, p, raw)
 				}
 			}
 			backRaw, err := w.back.Map(t2)
@@ -399,12 +400,12 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 			fromCur := r.flatten(F.Fields, r.backPath, false)
 			fromFields := map[string]any{}
 			for _, p := range r.backPath {
-				v, ok := getPath(backRaw, p)
+				v, ok := mapping.Get(backRaw, p)
 				if !ok {
 					continue
 				}
-				if cv := canon(v); !equal(cv, fromCur[p]) {
-					setPath(fromFields, p, v)
+				if cv := v; !mapping.Equal(cv, fromCur[p]) {
+					mapping.Set(fromFields, p, v)
 					fromDiff = append(fromDiff, state.FieldChange{Field: p, Old: fromCur[p], New: cv})
 				}
 			}
@@ -412,11 +413,11 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 				it.writes[fi] = &connectors.Change{Op: connectors.OpUpdate, ID: F.ID, Fields: fromFields}
 				f2 := connectors.Record{ID: F.ID, UpdatedAt: F.UpdatedAt, Fields: cloneFields(F.Fields)}
 				for _, c := range fromDiff {
-					v, _ := getPath(backRaw, c.Field)
-					setPath(f2.Fields, c.Field, v)
+					v, _ := mapping.Get(backRaw, c.Field)
+					mapping.Set(f2.Fields, c.Field, v)
 				}
 				if fr, err := w.fwd.Map(f2); err == nil {
-					newFromHash = hashValues(r.flatten(fr, r.paths, true))
+					newFromHash = mapping.Hash(r.flatten(fr, r.paths, true))
 				}
 			}
 		}
@@ -424,7 +425,7 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 
 	newBase := merged
 	nl := &state.Link{Pipeline: r.p.Name, SourceKey: l.SourceKey, SinkKey: l.SinkKey, Base: newBase}
-	r.setHashes(nl, newFromHash, hashValues(merged))
+	r.setHashes(nl, newFromHash, mapping.Hash(merged))
 	if it.newLink || !sameLink(l, nl) || it.take != "" {
 		it.linkOut = nl
 	}
@@ -469,7 +470,7 @@ func sameLink(a, b *state.Link) bool {
 		return false
 	}
 	for k, v := range a.Base {
-		if !equal(v, b.Base[k]) {
+		if !mapping.Equal(v, b.Base[k]) {
 			return false
 		}
 	}

@@ -1,4 +1,51 @@
 package engine
 
-// defaultMappers evaluates mappings with package engine/mapping.
-var defaultMappers MapperFactory
+import (
+	"fmt"
+
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/kelompok/pipe/config"
+	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/engine/functions"
+	"github.com/kelompok/pipe/engine/mapping"
+)
+
+// defaultMappers evaluates mappings and filters with package engine/mapping
+// and takes normalizers from the functions registry.
+var defaultMappers MapperFactory = mappingFactory{}
+
+type mappingFactory struct{}
+
+func (mappingFactory) Mapper(p *config.Pipeline, m *config.Mapping) (Mapper, error) {
+	return mapping.New(m, p.Sensitive)
+}
+
+func (mappingFactory) Filter(p *config.Pipeline, side string) (Filter, error) {
+	prog := p.Filter.SourceProgram
+	if side == config.SideSink {
+		prog = p.Filter.SinkProgram
+	}
+	if prog == nil {
+		return nil, nil
+	}
+	return &exprFilter{ev: mapping.NewEvaluator(), prog: prog}, nil
+}
+
+func (mappingFactory) Normalizer(name string) (func(string) (string, error), error) {
+	if name == "" {
+		return nil, nil
+	}
+	f, ok := functions.Default.Normalizer(name)
+	if !ok {
+		return nil, fmt.Errorf("unknown normalizer %q (known: %v)", name, functions.Default.Normalizers())
+	}
+	return f, nil
+}
+
+type exprFilter struct {
+	ev   *mapping.Evaluator
+	prog *vm.Program
+}
+
+func (f *exprFilter) Keep(rec connectors.Record) (bool, error) { return f.ev.Filter(f.prog, rec) }

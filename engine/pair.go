@@ -12,6 +12,7 @@ import (
 
 	"github.com/kelompok/pipe/config"
 	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/engine/mapping"
 	"github.com/kelompok/pipe/engine/state"
 )
 
@@ -178,7 +179,7 @@ func (r *runner) match(ctx context.Context, items []*item, side string) error {
 		var values []string
 		seen := map[string]bool{}
 		for _, it := range pending {
-			v, _ := getPath(it.recs[si].Fields, ours)
+			v, _ := mapping.Get(it.recs[si].Fields, ours)
 			n := normalize(v)
 			if n == "" {
 				continue
@@ -204,14 +205,14 @@ func (r *runner) match(ctx context.Context, items []*item, side string) error {
 		}
 		byValue := map[string][]*connectors.Record{}
 		for i := range found {
-			v, _ := getPath(found[i].Fields, theirs)
+			v, _ := mapping.Get(found[i].Fields, theirs)
 			if n := normalize(v); n != "" {
 				byValue[n] = append(byValue[n], &found[i])
 			}
 		}
 		var next []*item
 		for _, it := range pending {
-			v, _ := getPath(it.recs[si].Fields, ours)
+			v, _ := mapping.Get(it.recs[si].Fields, ours)
 			n := normalize(v)
 			cs := byValue[n]
 			switch {
@@ -345,7 +346,7 @@ func (r *runner) recoverIntents(ctx context.Context) error {
 				}
 				if tr, ok := toRecs[toKey]; ok {
 					l.Base = r.flatten(tr.Fields, r.paths, false)
-					h := hashValues(l.Base)
+					h := mapping.Hash(l.Base)
 					if r.to == config.SideSink {
 						l.SinkHash = h
 					} else {

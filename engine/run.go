@@ -13,6 +13,7 @@ import (
 
 	"github.com/kelompok/pipe/config"
 	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/engine/mapping"
 	"github.com/kelompok/pipe/engine/state"
 )
 
@@ -529,11 +530,11 @@ func (r *runner) mapAll(items []*item) {
 func (r *runner) flatten(fields map[string]any, paths []string, onlyPresent bool) map[string]any {
 	out := make(map[string]any, len(paths))
 	for _, p := range paths {
-		v, ok := getPath(fields, p)
+		v, ok := mapping.Get(fields, p)
 		if !ok && onlyPresent {
 			continue
 		}
-		out[p] = canon(v)
+		out[p] = v
 	}
 	return out
 }
