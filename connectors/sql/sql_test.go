@@ -586,3 +586,65 @@ func TestOpenErrorsHideTheURL(t *testing.T) {
 		t.Errorf("open without url: %v", err)
 	}
 }
+
+// TestPostgresTypes reads the PostgreSQL types that go through pgx's codecs
+// rather than the connector's binary fast path, and the fast path's corner
+// cases (NULL array elements, timestamp without time zone).
+func TestPostgresTypes(t *testing.T) {
+	b := backends[1]
+	d := setup(t, b, `
+CREATE TYPE status AS ENUM ('draft', 'published');
+CREATE TABLE things (
+	id integer PRIMARY KEY, amount numeric(10,2), day date, names varchar(20)[], st status,
+	small smallint, ratio real, local_ts timestamp NOT NULL, tags text[], doc json)`,
+		map[string]any{"things": map[string]any{"table": "things", "updatedAt": "local_ts"}})
+	d.exec(`INSERT INTO things VALUES (1, 12.50, '2024-05-01', ARRAY['Ketua','Sekjen'], 'published', 7, 0.5,
+		'2024-05-01 10:00:00', ARRAY['a', NULL, ''], '{"a": [1, "x"]}')`)
+	recs, err := d.stream("things").Get(context.Background(), []string{"1"})
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("get: %v, %d", err, len(recs))
+	}
+	r := recs[0]
+	checkField(t, r, "amount", 12.5)
+	checkField(t, r, "day", time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC))
+	checkField(t, r, "names", []any{"Ketua", "Sekjen"})
+	checkField(t, r, "st", "published")
+	checkField(t, r, "small", int64(7))
+	checkField(t, r, "ratio", 0.5)
+	checkField(t, r, "local_ts", time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC))
+	checkField(t, r, "tags", []any{"a", nil, ""})
+	checkField(t, r, "doc", map[string]any{"a": []any{float64(1), "x"}})
+	if !r.UpdatedAt.Equal(time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)) {
+		t.Errorf("UpdatedAt from a timestamp without time zone = %v", r.UpdatedAt)
+	}
+	// A write stamps the local timestamp column in UTC.
+	before := time.Now().UTC().Add(-time.Minute)
+	res, err := d.stream("things").Write(context.Background(), []connectors.Change{{Op: connectors.OpUpdate, ID: "1", Fields: map[string]any{"st": "draft", "amount": 3}}})
+	mustOK(t, res, err)
+	checkField(t, *res[0].Record, "st", "draft")
+	checkField(t, *res[0].Record, "amount", 3.0)
+	if ts := res[0].Record.UpdatedAt; ts.Before(before) || ts.After(time.Now().UTC().Add(time.Minute)) {
+		t.Errorf("updated local_ts = %v, want about now in UTC", ts)
+	}
+}
+
+// TestSQLiteMixedTimeFormats: rows written by other tools with other time
+// forms still read in time order, ties broken by key.
+func TestSQLiteMixedTimeFormats(t *testing.T) {
+	b := backends[0]
+	d := setup(t, b, membersDDL, map[string]any{"members": membersStream()})
+	for n, ts := range map[int]string{
+		1: "2024-05-01 10:00:00",         // SQLite's datetime()
+		2: "2024-05-01T10:00:00.000000Z", // the connector's own form
+		3: "2024-05-01T17:00:00+07:00",   // same instant, WIB offset
+		4: "2024-05-01 09:59:59.999",     // just before
+		5: "2024-05-01T10:00:00.5Z",      // half a second after
+	} {
+		d.exec(`INSERT INTO members (id, full_name, created_at, updated_at) VALUES (?1, 'x', ?2, ?2)`, uid(n), ts)
+	}
+	got := ids(readAll(t, d.stream("members"), 2, false))
+	want := []string{uid(4), uid(1), uid(2), uid(3), uid(5)}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("read order\n got %v\nwant %v", got, want)
+	}
+}
