@@ -157,8 +157,19 @@ func compareValues(kind string, a, b any) int {
 		y, _ := b.(bool)
 		return cmpOrdered(boolInt(x), boolInt(y))
 	case typeDateTime:
+		// stored values and cursors use one canonical layout: compare as text
+		if x, ok := a.(string); ok && len(x) == len(timeLayout) {
+			if y, ok := b.(string); ok && len(y) == len(timeLayout) {
+				return strings.Compare(x, y)
+			}
+		}
 		x, y := asTime(a), asTime(b)
 		return x.Compare(y)
+	}
+	if x, ok := a.(string); ok {
+		if y, ok := b.(string); ok {
+			return strings.Compare(x, y)
+		}
 	}
 	return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
 }
@@ -479,7 +490,10 @@ func convertOperand(field, kind string, o *objectDef, path, raw string) (any, *a
 		if err != nil {
 			return nil, badRequest("%s (filter on %s)", err.Error(), field)
 		}
-		return t, nil
+		if kind == typeDate {
+			return t.Format("2006-01-02"), nil
+		}
+		return formatTime(t), nil // the stored layout, compared as text
 	}
 	return v, nil
 }

@@ -71,7 +71,9 @@ type response struct {
 	body   string
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) jsonB(t testing.TB) map[string]any { return r.json(t) }
+
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal([]byte(r.body), &m); err != nil {
@@ -82,7 +84,7 @@ func (r response) json(t *testing.T) map[string]any {
 
 // call sends one request with the test key unless headers say otherwise
 // (an "Authorization" entry of "-" sends none).
-func call(t *testing.T, base, method, path, body string, headers map[string]string) response {
+func call(t testing.TB, base, method, path, body string, headers map[string]string) response {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -158,4 +160,8 @@ func listIDs(t *testing.T, r response, plural string) []string {
 		ids = append(ids, row.(map[string]any)["id"].(string))
 	}
 	return ids
+}
+
+func callB(b *testing.B, base, method, path, body string) response {
+	return call(b, base, method, path, body, nil)
 }

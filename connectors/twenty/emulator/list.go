@@ -218,35 +218,92 @@ type page struct {
 	endCursor   any
 }
 
-func runList(t *table, lq *listQuery) page {
-	var all []map[string]any
-	for _, r := range t.rows {
-		if lq.matches(r) {
-			all = append(all, r)
+// sortKey is a record with its order-by values extracted once.
+type sortKey struct {
+	row  map[string]any
+	vals []any
+}
+
+func keyOf(terms []orderTerm, r map[string]any) sortKey {
+	vals := make([]any, len(terms))
+	for i, t := range terms {
+		vals[i], _ = lookupPath(r, t.path)
+	}
+	return sortKey{row: r, vals: vals}
+}
+
+// compareKeys orders two extracted keys like compareBy.
+func compareKeys(terms []orderTerm, a, b []any) int {
+	for i, t := range terms {
+		x, y := a[i], b[i]
+		var c int
+		switch {
+		case x == nil && y == nil:
+			c = 0
+		case x == nil || y == nil:
+			c = -1
+			if x != nil {
+				c = 1
+			}
+			if t.nullsLast {
+				c = -c
+			}
+		default:
+			c = compareValues(t.kind, x, y)
+			if t.desc {
+				c = -c
+			}
+		}
+		if c != 0 {
+			return c
 		}
 	}
-	sort.Slice(all, func(i, j int) bool { return compareBy(lq.order, all[i], all[j]) < 0 })
-	p := page{total: len(all)}
-	var rows []map[string]any
-	switch {
-	case lq.endingBefore != nil:
-		i := sort.Search(len(all), func(i int) bool { return compareBy(lq.order, all[i], lq.endingBefore) >= 0 })
-		lo := max(0, i-lq.limit)
-		rows = all[lo:i]
-		p.hasNext = lo > 0
-	default:
-		i := 0
-		if lq.startingAfter != nil {
-			i = sort.Search(len(all), func(i int) bool { return compareBy(lq.order, all[i], lq.startingAfter) > 0 })
+	return 0
+}
+
+func runList(t *table, lq *listQuery) page {
+	var all []sortKey
+	var cursor []any
+	after := lq.startingAfter != nil
+	if after {
+		cursor = keyOf(lq.order, lq.startingAfter).vals
+	} else if lq.endingBefore != nil {
+		cursor = keyOf(lq.order, lq.endingBefore).vals
+	}
+	total := 0
+	for _, r := range t.rows {
+		if !lq.matches(r) {
+			continue
 		}
-		hi := min(len(all), i+lq.limit)
-		rows = all[i:hi]
+		total++
+		k := keyOf(lq.order, r)
+		if cursor != nil {
+			c := compareKeys(lq.order, k.vals, cursor)
+			if (after && c <= 0) || (!after && c >= 0) {
+				continue
+			}
+		}
+		all = append(all, k)
+	}
+	sort.Slice(all, func(i, j int) bool { return compareKeys(lq.order, all[i].vals, all[j].vals) < 0 })
+	p := page{total: total}
+	var keys []sortKey
+	if lq.endingBefore != nil {
+		lo := max(0, len(all)-lq.limit)
+		keys = all[lo:]
+		p.hasNext = lo > 0
+	} else {
+		hi := min(len(all), lq.limit)
+		keys = all[:hi]
 		p.hasNext = hi < len(all)
 	}
-	p.rows = rows
-	if len(rows) > 0 {
-		p.startCursor = encodeCursor(lq.order, rows[0])
-		p.endCursor = encodeCursor(lq.order, rows[len(rows)-1])
+	p.rows = make([]map[string]any, len(keys))
+	for i, k := range keys {
+		p.rows[i] = k.row
+	}
+	if len(keys) > 0 {
+		p.startCursor = encodeCursor(lq.order, keys[0].row)
+		p.endCursor = encodeCursor(lq.order, keys[len(keys)-1].row)
 	}
 	return p
 }
