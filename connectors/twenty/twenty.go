@@ -446,11 +446,17 @@ func OpenConn(op connectors.OpenParams) (*Conn, error) {
 		resolver: op.Secrets,
 		log:      log.With("connection", op.Name),
 		client:   &http.Client{Timeout: p.Timeout},
-		// Burst 1: a steady pace never exceeds the server's window, which a
-		// burst on top of a full window would.
-		limiter: rate.NewLimiter(rate.Limit(float64(p.RateRequests)/p.RatePer.Seconds()), 1),
+		limiter: rate.NewLimiter(rate.Limit(float64(p.RateRequests)/p.RatePer.Seconds()), limiterBurst(p.RateRequests)),
 	}
 	return c, nil
+}
+
+// limiterBurst is how many requests may go at once after a pause: a tenth
+// of the budget, at most 10. Twenty's buckets refill during the same pause
+// (they hold a whole window), so a small burst only recovers time lost to
+// gaps between batches, and never exceeds the average rate.
+func limiterBurst(requests int) int {
+	return max(1, min(requests/10, 10))
 }
 
 // Name is the connection's name in the config.
