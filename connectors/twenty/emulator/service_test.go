@@ -380,3 +380,42 @@ func TestWebhookSafeMode(t *testing.T) {
 		t.Fatalf("safe mode should block 127.0.0.1: %+v", d)
 	}
 }
+
+func TestWebhookActionsAndTimeout(t *testing.T) {
+	s, u := startSeeded(t, Config{WebhookTimeout: 100 * time.Millisecond})
+	sink := &hookSink{}
+	target := httptest.NewServer(sink)
+	defer target.Close()
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer slow.Close()
+	defer close(release)
+	call(t, u, "POST", "/rest/webhooks", `{"targetUrl":"`+target.URL+`","operations":["*.restored","*.destroyed","*.upserted","company.*"]}`, nil)
+	call(t, u, "POST", "/rest/webhooks", `{"targetUrl":"`+slow.URL+`","operations":["note.created"]}`, nil)
+	runSteps(t, u, []step{
+		{name: "restore", method: "PATCH", path: "/rest/restore/people/" + dewiID, status: 200},
+		{name: "upsert", method: "POST", path: "/rest/people?upsert=true", body: `{"id":"` + aniID + `","city":"Solo"}`, status: 201},
+		{name: "destroy", method: "DELETE", path: "/rest/people/" + citraID + "?soft_delete=false", status: 200},
+		{name: "person.created is not subscribed", method: "POST", path: "/rest/people", body: `{}`, status: 201},
+		{name: "company.updated is", method: "PATCH", path: "/rest/companies/" + acmeID, body: `{"employees":3}`, status: 200},
+		{name: "slow target", method: "POST", path: "/rest/notes", body: `{"title":"n"}`, status: 201},
+	})
+	if err := s.WaitWebhooks(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, d := range s.Deliveries() {
+		names[d.EventName] = true
+		if d.EventName == "note.created" && (d.Status != 0 || d.Err == "") {
+			t.Errorf("a delivery slower than the timeout should fail: %+v", d)
+		}
+	}
+	for _, want := range []string{"person.restored", "person.upserted", "person.destroyed", "company.updated", "note.created"} {
+		if !names[want] {
+			t.Errorf("no %s delivery (got %v)", want, names)
+		}
+	}
+	if names["person.created"] {
+		t.Error("person.created delivered to a webhook that did not subscribe to it")
+	}
+}
