@@ -446,7 +446,7 @@ func OpenConn(op connectors.OpenParams) (*Conn, error) {
 		resolver: op.Secrets,
 		log:      log.With("connection", op.Name),
 		client:   &http.Client{Timeout: p.Timeout},
-		limiter: rate.NewLimiter(rate.Limit(float64(p.RateRequests)/p.RatePer.Seconds()), limiterBurst(p.RateRequests)),
+		limiter:  rate.NewLimiter(rate.Limit(float64(p.RateRequests)/p.RatePer.Seconds()), limiterBurst(p.RateRequests)),
 	}
 	return c, nil
 }
