@@ -92,9 +92,11 @@ func newEnv(t testing.TB, o options) *env {
 		t.Fatal(err)
 	}
 	if o.preexisting > 0 {
-		if e.pre, err = quickstart.SeedTwentyPeople(e.twenty, e.data, o.preexisting); err != nil {
+		ids, err := quickstart.SeedTwentyPeople(e.twenty, e.data, o.preexisting)
+		if err != nil {
 			t.Fatal(err)
 		}
+		e.pre = len(ids)
 	}
 
 	// The shipped configuration, as shipped, plus a local.cue pointing

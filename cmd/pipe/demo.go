@@ -4,6 +4,9 @@ package main
 // install (examples/quickstart).
 
 import (
+	"context"
+	"log/slog"
+
 	"github.com/spf13/cobra"
 
 	"github.com/kelompok/pipe/examples/quickstart"
@@ -32,7 +35,7 @@ kept so that pipe runs / pipe runs show ID --config DIR can look at it.`,
 			_, err := quickstart.RunDemo(cmd.Context(), quickstart.DemoOptions{
 				Dir:    dir,
 				Out:    app.Stdout,
-				Logger: app.Logger,
+				Logger: slog.New(warnOnly{app.Logger.Handler()}),
 			})
 			return err
 		},
@@ -40,3 +43,17 @@ kept so that pipe runs / pipe runs show ID --config DIR can look at it.`,
 	cmd.Flags().StringVar(&dir, "dir", "", "keep the demo in this new or empty directory instead of a temporary one")
 	return cmd
 }
+
+// warnOnly passes on warnings and errors only: the demo prints its own
+// report, and the runs' info lines would repeat it.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warnOnly) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return warnOnly{h.Handler.WithAttrs(attrs)}
+}
+
+func (h warnOnly) WithGroup(name string) slog.Handler { return warnOnly{h.Handler.WithGroup(name)} }

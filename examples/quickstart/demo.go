@@ -53,8 +53,10 @@ type DemoReport struct {
 	// Plan, Apply and Rerun are the results of the dry run, the real run
 	// and the second real run, one per pipeline, sorted by name.
 	Plan, Apply, Rerun []engine.Result
-	// Linked are the pre-existing Twenty people the demo seeded.
-	Preexisting int
+	// Preexisting is the number of people the demo put into Twenty before
+	// the first run; PreexistingLinked how many of them the run linked to
+	// their member (instead of creating a duplicate).
+	Preexisting, PreexistingLinked int
 }
 
 // Writes totals the records a set of results wrote to either system.
@@ -121,12 +123,12 @@ func RunDemo(ctx context.Context, opts DemoOptions) (*DemoReport, error) {
 	if err != nil {
 		return rep, err
 	}
+	var preIDs []string
 	if opts.Preexisting > 0 {
-		n, err := SeedTwentyPeople(twenty, data, opts.Preexisting)
-		if err != nil {
+		if preIDs, err = SeedTwentyPeople(twenty, data, opts.Preexisting); err != nil {
 			return rep, err
 		}
-		rep.Preexisting = n
+		rep.Preexisting = len(preIDs)
 	}
 	fmt.Fprintf(out, "Twenty    %s (in-process emulator): %d people already there, whose e-mails match members\n", twentyURL, rep.Preexisting)
 
@@ -175,6 +177,14 @@ func RunDemo(ctx context.Context, opts DemoOptions) (*DemoReport, error) {
 	printRejects(out, rep.Apply)
 	fmt.Fprintf(out, "Twenty now holds %d companies, %d people, %d opportunities.\n",
 		len(twenty.Records("companies")), len(twenty.Records("people")), len(twenty.Records("opportunities")))
+	if len(preIDs) > 0 {
+		links, err := store.LinksBySink(ctx, "members", preIDs)
+		if err != nil {
+			return rep, fmt.Errorf("demo: reading the members links: %w", err)
+		}
+		rep.PreexistingLinked = len(links)
+		fmt.Fprintf(out, "Of the %d people already in Twenty, %d were linked to their member by e-mail, not duplicated.\n", len(preIDs), len(links))
+	}
 
 	// 6. Rerun: nothing changes.
 	fmt.Fprintf(out, "\n== 3. Run again: nothing changed, so nothing is written\n")
@@ -239,25 +249,26 @@ func createSQLiteKelompok(ctx context.Context, path string, data Data) error {
 // SeedTwentyPeople puts up to n people into the emulator, one per member
 // with a valid-looking e-mail address (every third member from the start),
 // as a Twenty user would have typed them: the address trimmed and
-// lower-cased, the name split in two. It returns how many it put.
-func SeedTwentyPeople(twenty *emulator.Server, data Data, n int) (int, error) {
-	put := 0
-	for i := 0; i < len(data.Members) && put < n; i += 3 {
+// lower-cased, the name split in two. It returns the ids of the people.
+func SeedTwentyPeople(twenty *emulator.Server, data Data, n int) ([]string, error) {
+	var ids []string
+	for i := 0; i < len(data.Members) && len(ids) < n; i += 3 {
 		m := data.Members[i]
 		if m.Email == nil || !strings.Contains(*m.Email, "@") {
 			continue
 		}
 		first, last, _ := strings.Cut(strings.TrimSpace(m.FullName), " ")
-		_, err := twenty.Put("people", map[string]any{
+		p, err := twenty.Put("people", map[string]any{
 			"name":   map[string]any{"firstName": first, "lastName": last},
 			"emails": map[string]any{"primaryEmail": strings.ToLower(strings.TrimSpace(*m.Email))},
 		})
 		if err != nil {
-			return put, fmt.Errorf("demo: seeding Twenty people: %w", err)
+			return ids, fmt.Errorf("demo: seeding Twenty people: %w", err)
 		}
-		put++
+		id, _ := p["id"].(string)
+		ids = append(ids, id)
 	}
-	return put, nil
+	return ids, nil
 }
 
 func pipelineNames(cfg *config.Config) []string {
