@@ -207,6 +207,9 @@ func (c *cluster) run(bin, data, sockDir string, port int, cred *syscall.Credent
 	}
 }
 
+// binGlob is where Debian's postgresql packages put the server binaries.
+var binGlob = "/usr/lib/postgresql/*/bin"
+
 // findBin returns the directory holding initdb and postgres: PIPE_TEST_PG_BIN,
 // else the newest /usr/lib/postgresql/<version>/bin, else the directory of
 // initdb on PATH.
@@ -217,7 +220,7 @@ func findBin() (string, error) {
 		}
 		return d, nil
 	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	dirs, _ := filepath.Glob(binGlob)
 	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
 	for _, d := range dirs {
 		if hasServer(d) == nil {
