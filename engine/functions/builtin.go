@@ -122,6 +122,7 @@ func anyList(ss []string) []any {
 }
 
 func registerAll(r *Registry) {
+	c := r.cache
 	r.Register(Function{
 		Name:      "email",
 		Signature: "email(x any) string",
@@ -141,16 +142,16 @@ func registerAll(r *Registry) {
 	})
 	r.Register(Function{
 		Name:      "phone",
-		Signature: `phone(x any, region string = "ID") map`,
+		Signature: `phone(x any, region string = "ID") {e164, number, countryCode, callingCode}`,
 		Doc: "Parses a phone number with libphonenumber's rules (numbers without a country code are " +
-			"taken as `region`'s) and returns a map with `e164` (\"+6281234567890\"), `number` (the " +
+			"taken as `region`'s) and returns `e164` (\"+6281234567890\"), `number` (the " +
 			"national significant number, Twenty's `primaryPhoneNumber`), `countryCode` (\"ID\") and " +
 			"`callingCode` (\"+62\"). Accepts 0812-3456-7890, +62 812 3456 7890, 62812..., 812..., " +
 			"with spaces, dashes, dots or parentheses; of several numbers (\"0812... / 0813...\") the " +
-			"first. NULL or blank gives an empty map, so `phone(x).number` is NULL; an invalid number " +
+			"first. NULL or blank gives a result whose fields are NULL, so `phone(x).number` is NULL; an invalid number " +
 			"rejects the record. As a match normalizer, `phone` compares E.164 forms.",
 		Examples: []Example{
-			{Expr: `phone("0812-3456-7890")`, Want: map[string]any{"e164": "+6281234567890", "number": "81234567890", "countryCode": "ID", "callingCode": "+62"}},
+			{Expr: `phone("0812-3456-7890")`, Want: &PhoneParts{E164: "+6281234567890", Number: "81234567890", CountryCode: "ID", CallingCode: "+62"}},
 			{Expr: `phone("+62 812 3456 7890").number`, Want: "81234567890"},
 			{Expr: `phone("6123 4567", "SG").e164`, Want: "+6561234567"},
 			{Expr: `phone(phone).number`, Env: map[string]any{"phone": nil}, Want: nil},
@@ -159,7 +160,7 @@ func registerAll(r *Registry) {
 		Func: func(params ...any) (any, error) {
 			s, ok := text(params[0])
 			if !ok || strings.TrimSpace(s) == "" {
-				return map[string]any(nil), nil
+				return &PhoneParts{}, nil
 			}
 			region := normalize.DefaultRegion
 			if len(params) > 1 {
@@ -167,14 +168,15 @@ func registerAll(r *Registry) {
 					region = r
 				}
 			}
-			p, err := normalize.ParsePhone(s, region)
-			if err != nil {
-				return nil, err
-			}
-			return map[string]any{"e164": p.E164, "number": p.Number, "countryCode": p.CountryCode, "callingCode": p.CallingCode}, nil
+			return c.phoneParts(s, region)
 		},
-		Types:     []any{new(func(any) map[string]any), new(func(any, string) map[string]any)},
-		Normalize: func(s string) (string, error) { return normalize.E164(s, normalize.DefaultRegion) },
+		Types: []any{new(func(any) *PhoneParts), new(func(any, string) *PhoneParts)},
+		Normalize: func(s string) (string, error) {
+			if strings.TrimSpace(s) == "" {
+				return "", nil
+			}
+			return c.e164(s, normalize.DefaultRegion)
+		},
 	})
 	r.Register(Function{
 		Name:      "e164",
@@ -195,13 +197,13 @@ func registerAll(r *Registry) {
 					region = r
 				}
 			}
-			return normalize.E164(s, region)
+			return c.e164(s, region)
 		},
 		Types: []any{new(func(any) string), new(func(any, string) string)},
 	})
 	r.Register(Function{
 		Name:      "name_parts",
-		Signature: "name_parts(x any) map",
+		Signature: "name_parts(x any) {first, last}",
 		Doc: "Splits a full name into `first` and `last`, with Indonesian conventions: a single name " +
 			"gives an empty `last`; honorifics and titles in front (Bapak, Bpk., Ibu, Sdr., H., Hj., " +
 			"Dr., Ir., Prof. ...) and degrees behind (S.Kom., M.Si., S.H., S.E., M.M., Ph.D. ...) are " +
@@ -209,17 +211,17 @@ func registerAll(r *Registry) {
 			"are title-cased; other casing is kept. NULL gives empty strings. As a match normalizer " +
 			"(`name`), it compares \"first last\".",
 		Examples: []Example{
-			{Expr: `name_parts("Dr. Ir. H. Joko Widodo, M.Si.")`, Want: map[string]any{"first": "Joko", "last": "Widodo"}},
+			{Expr: `name_parts("Dr. Ir. H. Joko Widodo, M.Si.")`, Want: &NameParts{First: "Joko", Last: "Widodo"}},
 			{Expr: `name_parts("SUKARNO").first`, Want: "Sukarno"},
 			{Expr: `name_parts("Hj. siti nurhaliza").last`, Want: "Nurhaliza"},
-			{Expr: `name_parts(full_name)`, Env: map[string]any{"full_name": nil}, Want: map[string]any{"first": "", "last": ""}},
+			{Expr: `name_parts(full_name)`, Env: map[string]any{"full_name": nil}, Want: &NameParts{First: "", Last: ""}},
 		},
 		Func: func(params ...any) (any, error) {
 			s, _ := text(params[0])
-			n := normalize.NameParts(s)
-			return map[string]any{"first": n.First, "last": n.Last}, nil
+			n := c.nameParts(s)
+			return &n, nil
 		},
-		Types: []any{new(func(any) map[string]any)},
+		Types: []any{new(func(any) *NameParts)},
 	})
 	r.Register(Function{
 		Name:      "name",
@@ -229,7 +231,7 @@ func registerAll(r *Registry) {
 		Examples: []Example{
 			{Expr: `name("BAPAK BUDI SANTOSO, S.KOM.")`, Want: "Budi Santoso"},
 		},
-		Func:      stringFunc(infallible(func(s string) string { return normalize.NameParts(s).String() })),
+		Func:      stringFunc(infallible(func(s string) string { n := c.nameParts(s); return n.First.(string) + joinSpace(n) })),
 		Types:     []any{new(func(any) string)},
 		Normalize: infallible(func(s string) string { return normalize.NameParts(s).String() }),
 	})

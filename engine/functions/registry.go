@@ -60,17 +60,24 @@ type Example struct {
 // New. A Registry is safe for concurrent use once populated: Register is
 // meant for program start-up.
 type Registry struct {
-	fns map[string]*Function
+	fns   map[string]*Function
+	cache *cache
 }
 
 // New returns an empty registry.
-func New() *Registry { return &Registry{fns: map[string]*Function{}} }
+func New() *Registry { return &Registry{fns: map[string]*Function{}, cache: newCache()} }
+
+// NewBuiltin returns a registry holding every function of this package, with
+// its own result cache: what Default holds.
+func NewBuiltin() *Registry {
+	r := New()
+	registerAll(r)
+	return r
+}
 
 // Default is the registry config compiles expressions with, holding every
-// function of this package.
-var Default = New()
-
-func init() { registerAll(Default) }
+// function of this package. It is the package's only mutable global.
+var Default = NewBuiltin()
 
 // Register adds f. It panics if f has no name or no Func, or if a function of
 // that name is already registered: both are programming errors.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -36,20 +35,13 @@ type Phone struct {
 // input gives the zero Phone and no error; anything else that is not a valid
 // number gives an *Error: `phone: "0812" is too short to be a phone number`.
 //
-// Parsing is the costly part of mapping a member (several µs), so results are
-// remembered in a bounded in-memory table shared by all callers.
+// Parsing costs several microseconds; callers that see the same numbers
+// again (package functions) remember results themselves.
 func ParsePhone(s, region string) (Phone, error) {
 	if region == "" {
 		region = DefaultRegion
 	}
-	region = strings.ToUpper(region)
-	ck := region + "\x00" + s
-	if r, ok := phoneCache.get(ck); ok {
-		return r.p, r.err
-	}
-	p, err := parsePhone(s, region)
-	phoneCache.put(ck, phoneResult{p, err})
-	return p, err
+	return parsePhone(s, strings.ToUpper(region))
 }
 
 // E164 returns ParsePhone(s, region).E164.
@@ -97,50 +89,13 @@ func parsePhone(in, region string) (Phone, error) {
 	}, nil
 }
 
-type phoneResult struct {
-	p   Phone
-	err error
-}
-
-// phoneCacheSize bounds the memo table; it is emptied when full.
-const phoneCacheSize = 1 << 16
-
-var phoneCache = &memo{m: make(map[string]phoneResult)}
-
-// memo is a bounded, concurrency-safe memo table. It changes how fast
-// ParsePhone is, never what it returns.
-type memo struct {
-	mu       sync.RWMutex
-	m        map[string]phoneResult
-	disabled bool // for benchmarks measuring the uncached cost
-}
-
-func (c *memo) get(k string) (phoneResult, bool) {
-	c.mu.RLock()
-	r, ok := c.m[k]
-	c.mu.RUnlock()
-	return r, ok
-}
-
-func (c *memo) put(k string, r phoneResult) {
-	c.mu.Lock()
-	if c.disabled {
-		c.mu.Unlock()
-		return
+func isUpperASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
 	}
-	if len(c.m) >= phoneCacheSize {
-		clear(c.m)
-	}
-	c.m[k] = r
-	c.mu.Unlock()
+	return true
 }
 
-// SetPhoneCache turns the phone memo table on or off (it is on by default)
-// and empties it. Benchmarks use it to measure the cost of parsing; programs
-// have no reason to call it.
-func SetPhoneCache(on bool) {
-	phoneCache.mu.Lock()
-	phoneCache.disabled = !on
-	clear(phoneCache.m)
-	phoneCache.mu.Unlock()
-}
+type phoneKey struct{ region, s string }

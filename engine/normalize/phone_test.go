@@ -69,19 +69,6 @@ func TestParsePhone(t *testing.T) {
 	}
 }
 
-func TestParsePhoneCacheIsTransparent(t *testing.T) {
-	for _, on := range []bool{false, true, true} {
-		SetPhoneCache(on)
-		p, err := ParsePhone("0812-3456-7890", "")
-		if err != nil || p.E164 != "+6281234567890" {
-			t.Fatalf("cache %v: got %+v, %v", on, p, err)
-		}
-		if _, err := ParsePhone("0812", ""); err == nil {
-			t.Fatalf("cache %v: short number accepted", on)
-		}
-	}
-}
-
 func FuzzPhone(f *testing.F) {
 	for _, s := range []string{"0812-3456-7890", "+62 812 3456 7890", "6281234567890", "812", "(021) 555-1234", "+65 6123 4567", "abc", ""} {
 		f.Add(s)

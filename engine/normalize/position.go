@@ -183,6 +183,9 @@ func equalWords(a, b []string) bool {
 
 // foldWord lower-cases w and keeps only its letters and digits.
 func foldWord(w string) string {
+	if isLowerAlnumASCII(w) {
+		return w
+	}
 	var b strings.Builder
 	for _, r := range w {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
@@ -198,4 +201,14 @@ func foldWords(s string) string {
 		ws[i] = foldWord(w)
 	}
 	return strings.Join(ws, " ")
+}
+
+func isLowerAlnumASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,297 @@
+// Package mapping evaluates a pipeline direction's mapping (config.Mapping)
+// on a record: each target field's compiled expression runs against the
+// record, and the results are assembled into the nested fields written to
+// the other side. It also evaluates filters, and holds the value helpers the
+// engine compares records with: Get and Set by dotted path, Equal and Hash.
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/kelompok/pipe/config"
+	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/engine/normalize"
+)
+
+// Evaluator runs compiled expressions on records with one reused expr VM
+// and environment. It is not safe for concurrent use: give each worker its
+// own (NewEvaluator is cheap).
+type Evaluator struct {
+	vm  vm.VM
+	env map[string]any
+}
+
+// NewEvaluator returns an Evaluator.
+func NewEvaluator() *Evaluator { return &Evaluator{env: make(map[string]any, 16)} }
+
+// Env fills and returns the evaluator's environment for rec: the record's
+// fields by name, plus id, updatedAt and deleted unless the record has
+// fields of those names. The map is reused by the next call.
+func (e *Evaluator) Env(rec connectors.Record) map[string]any {
+	clear(e.env)
+	for k, v := range rec.Fields {
+		e.env[k] = v
+	}
+	if _, ok := e.env["id"]; !ok {
+		e.env["id"] = rec.ID
+	}
+	if _, ok := e.env["updatedAt"]; !ok {
+		e.env["updatedAt"] = rec.UpdatedAt
+	}
+	if _, ok := e.env["deleted"]; !ok {
+		e.env["deleted"] = rec.Deleted
+	}
+	return e.env
+}
+
+// Eval runs prog on rec.
+func (e *Evaluator) Eval(prog *vm.Program, rec connectors.Record) (any, error) {
+	return e.vm.Run(prog, e.Env(rec))
+}
+
+// Filter reports whether rec passes a filter program (config.Filter's
+// SourceProgram or SinkProgram). A nil program passes every record. A
+// result that is not a boolean is an error.
+func (e *Evaluator) Filter(prog *vm.Program, rec connectors.Record) (bool, error) {
+	if prog == nil {
+		return true, nil
+	}
+	out, err := e.Eval(prog, rec)
+	if err != nil {
+		return false, fmt.Errorf("filter: %s", exprMessage(err))
+	}
+	b, ok := out.(bool)
+	if !ok {
+		return false, fmt.Errorf("filter: result is %T, not a boolean", out)
+	}
+	return b, nil
+}
+
+// Mapper maps records through one direction's mapping. It is not safe for
+// concurrent use: it reuses one expr VM. Give each worker its own with Clone,
+// which shares the compiled programs and costs two small allocations.
+type Mapper struct {
+	fields []field
+	ev     *Evaluator
+}
+
+type field struct {
+	target string
+	path   []string
+	prog   *vm.Program
+	when   *vm.Program
+	// reads lists the sensitive fields the expressions read: their errors
+	// are reported without values.
+	reads []string
+}
+
+// New prepares a Mapper for m, whose programs must be compiled (config.Load
+// does it with functions.Default.Options()). sensitive lists the pipeline's
+// sensitive fields: an expression that reads one is refused (a sensitive
+// value is never mapped out), while a `when` condition may test one, and any
+// error it causes is reported without the value.
+func New(m *config.Mapping, sensitive []string) (*Mapper, error) {
+	if m == nil {
+		return nil, errors.New("mapping: no mapping for this direction")
+	}
+	mp := &Mapper{ev: NewEvaluator()}
+	seen := map[string]bool{}
+	for _, fm := range m.Fields {
+		if fm.Program == nil {
+			return nil, fmt.Errorf("mapping: field %s: expression %q is not compiled", fm.Target, fm.Expr)
+		}
+		if seen[fm.Target] {
+			return nil, fmt.Errorf("mapping: field %s is mapped twice", fm.Target)
+		}
+		seen[fm.Target] = true
+		if r := readsSensitive(fm.Program, sensitive); len(r) > 0 {
+			return nil, fmt.Errorf("mapping: field %s reads sensitive field %s: sensitive fields are never mapped out; remove it from the expression (a `when` condition may test it)", fm.Target, strings.Join(r, ", "))
+		}
+		f := field{target: fm.Target, path: strings.Split(fm.Target, "."), prog: fm.Program, when: fm.WhenProgram}
+		if fm.WhenProgram != nil {
+			f.reads = readsSensitive(fm.WhenProgram, sensitive)
+		}
+		mp.fields = append(mp.fields, f)
+	}
+	return mp, nil
+}
+
+// Clone returns a Mapper sharing m's compiled mapping with its own VM, for
+// another worker.
+func (m *Mapper) Clone() *Mapper { return &Mapper{fields: m.fields, ev: NewEvaluator()} }
+
+// Targets returns the target paths of the mapping, in declaration order.
+func (m *Mapper) Targets() []string {
+	out := make([]string, len(m.fields))
+	for i, f := range m.fields {
+		out[i] = f.target
+	}
+	return out
+}
+
+// Map maps rec: every field whose `when` holds (or has none) is evaluated
+// and set at its dotted target path, building nested maps
+// ("name.firstName" -> {"name": {"firstName": ...}}). A NULL result is
+// set as nil. If any field fails, Map returns a *RejectError naming every
+// failed target and no map.
+func (m *Mapper) Map(rec connectors.Record) (map[string]any, error) {
+	env := m.ev.Env(rec)
+	out := make(map[string]any, len(m.fields))
+	var rej *RejectError
+	for i := range m.fields {
+		f := &m.fields[i]
+		if f.when != nil {
+			ok, err := m.ev.vm.Run(f.when, env)
+			if err != nil {
+				rej = rej.add(f, "when", err, f.reads)
+				continue
+			}
+			b, isBool := ok.(bool)
+			if !isBool {
+				rej = rej.add(f, "when", fmt.Errorf("result is %T, not a boolean", ok), nil)
+				continue
+			}
+			if !b {
+				continue
+			}
+		}
+		v, err := m.ev.vm.Run(f.prog, env)
+		if err != nil {
+			rej = rej.add(f, "", err, nil)
+			continue
+		}
+		setPath(out, f.path, v)
+	}
+	if rej != nil {
+		return nil, rej
+	}
+	return out, nil
+}
+
+// FieldError is why one target field could not be mapped.
+type FieldError struct {
+	// Target is the dotted target path.
+	Target string
+	// Reason is the problem, phrased for the person fixing the data; it
+	// never holds the value of a sensitive field.
+	Reason string
+	err    error
+}
+
+// Error returns "target: reason".
+func (e *FieldError) Error() string { return e.Target + ": " + e.Reason }
+
+// Unwrap returns the function's error (a *normalize.Error for a refused
+// value), when the reason came from one and no sensitive field is involved.
+func (e *FieldError) Unwrap() error { return e.err }
+
+// RejectError is a record the mapping rejects: the record is kept with this
+// reason and retried on later runs.
+type RejectError struct {
+	Fields []*FieldError
+}
+
+// Error joins the field errors: `emails.primaryEmail: email: "budi at mail"
+// is not an email address (missing @)`.
+func (e *RejectError) Error() string {
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (e *RejectError) add(f *field, part string, err error, sensitive []string) *RejectError {
+	if e == nil {
+		e = &RejectError{}
+	}
+	fe := &FieldError{Target: f.target}
+	var ne *normalize.Error
+	switch {
+	case errors.As(err, &ne) && len(sensitive) > 0:
+		fe.Reason = ne.Redacted()
+	case errors.As(err, &ne):
+		fe.Reason, fe.err = ne.Error(), ne
+	case len(sensitive) > 0:
+		fe.Reason = "evaluation failed; details withheld because it reads sensitive field " + strings.Join(sensitive, ", ")
+	default:
+		fe.Reason, fe.err = exprMessage(err), err
+	}
+	if part != "" {
+		fe.Reason = part + ": " + fe.Reason
+	}
+	e.Fields = append(e.Fields, fe)
+	return e
+}
+
+// exprMessage is an expr error's message with its position inside the
+// expression, without expr's multi-line source snippet.
+func exprMessage(err error) string {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		if fe.Line > 0 {
+			return fmt.Sprintf("%s (at column %d of the expression)", fe.Message, fe.Column+1)
+		}
+		return fe.Message
+	}
+	return err.Error()
+}
+
+// readsSensitive returns the sensitive fields (or their parents: reading
+// "claim" reads "claim.evidence") an expression refers to.
+func readsSensitive(prog *vm.Program, sensitive []string) []string {
+	if len(sensitive) == 0 {
+		return nil
+	}
+	names := map[string]bool{}
+	node := prog.Node()
+	ast.Walk(&node, visitor(func(n ast.Node) {
+		switch n := n.(type) {
+		case *ast.IdentifierNode:
+			names[n.Value] = true
+		case *ast.MemberNode:
+			if p := memberPath(n); p != "" {
+				names[p] = true
+			}
+		}
+	}))
+	var out []string
+	for _, s := range sensitive {
+		for name := range names {
+			if name == s || strings.HasPrefix(s, name+".") || strings.HasPrefix(name, s+".") {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// memberPath returns "a.b.c" for the member chain a.b.c, or "".
+func memberPath(n *ast.MemberNode) string {
+	prop, ok := n.Property.(*ast.StringNode)
+	if !ok {
+		return ""
+	}
+	switch x := n.Node.(type) {
+	case *ast.IdentifierNode:
+		return x.Value + "." + prop.Value
+	case *ast.MemberNode:
+		if p := memberPath(x); p != "" {
+			return p + "." + prop.Value
+		}
+	}
+	return ""
+}
+
+type visitor func(ast.Node)
+
+func (v visitor) Visit(n *ast.Node) { v(*n) }

@@ -1,0 +1,250 @@
+package mapping
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/expr-lang/expr"
+
+	"github.com/kelompok/pipe/config"
+	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/engine/functions"
+	"github.com/kelompok/pipe/engine/normalize"
+)
+
+// memberEnv is the typed environment of a Kelompok member, as config builds
+// it from the stream's declared fields.
+var memberEnv = map[string]any{
+	"full_name": "", "email": "", "phone": "", "position": "", "city": "", "province": "",
+	"organization_id": "", "national_id": "", "sdg_tags": []any{},
+	"id": "", "updatedAt": time.Time{}, "deleted": false,
+}
+
+func compile(t testing.TB, src string, asBool bool) *config.FieldMapping {
+	t.Helper()
+	opts := append(functions.Default.Options(), expr.Env(memberEnv))
+	if asBool {
+		opts = append(opts, expr.AsBool())
+	}
+	p, err := expr.Compile(src, opts...)
+	if err != nil {
+		t.Fatalf("compile %s: %v", src, err)
+	}
+	return &config.FieldMapping{Expr: src, Program: p}
+}
+
+// mappingOf builds a config.Mapping from target -> expr, or target ->
+// [expr, when].
+func mappingOf(t testing.TB, fields [][3]string) *config.Mapping {
+	t.Helper()
+	m := &config.Mapping{}
+	for _, f := range fields {
+		fm := compile(t, f[1], false)
+		fm.Target = f[0]
+		if f[2] != "" {
+			w := compile(t, f[2], true)
+			fm.When, fm.WhenProgram = f[2], w.Program
+		}
+		m.Fields = append(m.Fields, *fm)
+	}
+	return m
+}
+
+const hasPhone = `phone != nil && trim(phone) != ""`
+
+// membersMapping is the shipped members push mapping (pipelines/members.cue)
+// plus the SDG custom field and the Kelompok id: ten fields.
+func membersMapping(t testing.TB) *config.Mapping {
+	return mappingOf(t, [][3]string{
+		{"name.firstName", "name_parts(full_name).first", ""},
+		{"name.lastName", "name_parts(full_name).last", ""},
+		{"emails.primaryEmail", "email(email)", ""},
+		{"phones.primaryPhoneNumber", "phone(phone).number", hasPhone},
+		{"phones.primaryPhoneCountryCode", "phone(phone).countryCode", hasPhone},
+		{"phones.primaryPhoneCallingCode", "phone(phone).callingCode", hasPhone},
+		{"jobTitle", "position(position)", ""},
+		{"city", "city(city)", ""},
+		{"companyId", `ref("organizations", organization_id)`, ""},
+		{"kelompokId", "id", ""},
+	})
+}
+
+func member(fields map[string]any) connectors.Record {
+	return connectors.Record{ID: "m-1", UpdatedAt: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), Fields: fields}
+}
+
+func TestMapMembers(t *testing.T) {
+	m, err := New(membersMapping(t), []string{"national_id"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Map(member(map[string]any{
+		"full_name": "BAPAK BUDI SANTOSO, S.KOM.", "email": "  Budi.Santoso@Mail.ID ",
+		"phone": "0812-3456-7890", "position": "ketum", "city": "kab. bandung",
+		"organization_id": "org-7", "national_id": "3273012345670001",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"name":       map[string]any{"firstName": "Budi", "lastName": "Santoso"},
+		"emails":     map[string]any{"primaryEmail": "budi.santoso@mail.id"},
+		"phones":     map[string]any{"primaryPhoneNumber": "81234567890", "primaryPhoneCountryCode": "ID", "primaryPhoneCallingCode": "+62"},
+		"jobTitle":   "Ketua Umum",
+		"city":       "Kabupaten Bandung",
+		"companyId":  functions.Ref{Pipeline: "organizations", Key: "org-7"},
+		"kelompokId": "m-1",
+	}
+	if !Equal(got, want) {
+		t.Fatalf("Map =\n%v\nwant\n%v", got, want)
+	}
+	if _, ok := got["companyId"].(functions.Ref); !ok {
+		t.Errorf("companyId is %T, want functions.Ref for the engine to resolve", got["companyId"])
+	}
+}
+
+func TestMapNullsAndWhen(t *testing.T) {
+	m, err := New(membersMapping(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Map(member(map[string]any{
+		"full_name": "Sukarno", "email": nil, "phone": "   ", "position": nil, "city": nil, "organization_id": nil,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got["phones"]; ok {
+		t.Errorf("phones mapped although the phone is blank: %v", got["phones"])
+	}
+	for path, want := range map[string]any{"name.firstName": "Sukarno", "name.lastName": "", "emails.primaryEmail": nil, "jobTitle": nil, "companyId": nil} {
+		v, ok := Get(got, path)
+		if !ok || v != want {
+			t.Errorf("%s = %#v (present %v), want %#v", path, v, ok, want)
+		}
+	}
+}
+
+func TestMapRejects(t *testing.T) {
+	m, err := New(membersMapping(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Map(member(map[string]any{"full_name": "Budi", "email": "budi at mail", "phone": "0812"}))
+	var rej *RejectError
+	if !errors.As(err, &rej) {
+		t.Fatalf("error %v (%T), want *RejectError", err, err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		`emails.primaryEmail: email: "budi at mail" is not an email address (missing @)`,
+		`phones.primaryPhoneNumber: phone: "0812" is too short to be a phone number`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("reason %q lacks %q", msg, want)
+		}
+	}
+	var ne *normalize.Error
+	if !errors.As(rej.Fields[0], &ne) {
+		t.Errorf("field error does not unwrap to *normalize.Error")
+	}
+}
+
+func TestSensitiveFields(t *testing.T) {
+	// An expression that maps a sensitive field out is refused.
+	_, err := New(mappingOf(t, [][3]string{{"nik", `"NIK " + national_id`, ""}}), []string{"national_id"})
+	if err == nil || !strings.Contains(err.Error(), "reads sensitive field national_id") {
+		t.Fatalf("New accepted a mapping of a sensitive field: %v", err)
+	}
+	// A condition may test it, and its errors never show the value.
+	m, err := New(mappingOf(t, [][3]string{{"hasNik", "true", `email(national_id) != nil`}}), []string{"national_id"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Map(member(map[string]any{"national_id": "3273 0123 4567 0001"}))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if strings.Contains(err.Error(), "3273") || !strings.Contains(err.Error(), `shaped "9999 9999 9999 9999"`) {
+		t.Fatalf("reason shows the sensitive value or no shape: %v", err)
+	}
+	if errors.As(err, new(*normalize.Error)) {
+		t.Fatal("a sensitive field's error unwraps to the value-bearing *normalize.Error")
+	}
+}
+
+func TestMapExprErrors(t *testing.T) {
+	m, err := New(mappingOf(t, [][3]string{{"n", `int(full_name) + 1`, ""}, {"ok", `"x"`, ""}}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Map(member(map[string]any{"full_name": "abc"}))
+	if err == nil || !strings.HasPrefix(err.Error(), "n: ") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("error %q, want one line starting with the target", err)
+	}
+}
+
+func TestNewRefusesUncompiledAndDuplicates(t *testing.T) {
+	if _, err := New(&config.Mapping{Fields: []config.FieldMapping{{Target: "a", Expr: "1"}}}, nil); err == nil {
+		t.Error("accepted an uncompiled field")
+	}
+	if _, err := New(mappingOf(t, [][3]string{{"a", "1", ""}, {"a", "2", ""}}), nil); err == nil {
+		t.Error("accepted a target mapped twice")
+	}
+	if _, err := New(nil, nil); err == nil {
+		t.Error("accepted a nil mapping")
+	}
+}
+
+func TestFilter(t *testing.T) {
+	ev := NewEvaluator()
+	prog := compile(t, `!deleted && email != nil && id != "skip"`, true).Program
+	for _, tc := range []struct {
+		rec  connectors.Record
+		want bool
+	}{
+		{connectors.Record{ID: "a", Fields: map[string]any{"email": "x@y.z"}}, true},
+		{connectors.Record{ID: "a", Deleted: true, Fields: map[string]any{"email": "x@y.z"}}, false},
+		{connectors.Record{ID: "skip", Fields: map[string]any{"email": "x@y.z"}}, false},
+		{connectors.Record{ID: "a", Fields: map[string]any{"email": nil}}, false},
+	} {
+		got, err := ev.Filter(prog, tc.rec)
+		if err != nil || got != tc.want {
+			t.Errorf("Filter(%+v) = %v, %v; want %v", tc.rec, got, err, tc.want)
+		}
+	}
+	if ok, err := ev.Filter(nil, connectors.Record{}); !ok || err != nil {
+		t.Errorf("nil filter = %v, %v; want pass", ok, err)
+	}
+}
+
+func TestCloneIsIndependent(t *testing.T) {
+	m, err := New(membersMapping(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		c := m.Clone()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				name := []string{"Budi Santoso", "Siti Aminah"}[(w+i)%2]
+				got, err := c.Map(member(map[string]any{"full_name": name, "email": "a@b.id"}))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if v, _ := Get(got, "name.lastName"); v != strings.Fields(name)[1] {
+					t.Errorf("worker %d: lastName %v for %q", w, v, name)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
