@@ -83,4 +83,3 @@ func TestMissingBinariesSaysHowToInstall(t *testing.T) {
 		}
 	}
 }
-
