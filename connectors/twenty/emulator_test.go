@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/kelompok/pipe/config"
 	"github.com/kelompok/pipe/connectors"
 	"github.com/kelompok/pipe/connectors/twenty"
 	"github.com/kelompok/pipe/connectors/twenty/emulator"
@@ -476,4 +479,83 @@ func TestEmulatorConvergesUnderFaults(t *testing.T) {
 		t.Errorf("too few faults fired to prove anything: %v, client %+v", st.Faults, e.conn.Stats())
 	}
 	t.Logf("converged in %d pushes; faults %v; client %+v", rounds, st.Faults, e.conn.Stats())
+}
+
+func TestEmulatorWebhooksVerifyAndDecode(t *testing.T) {
+	type got struct {
+		err error
+		ev  twenty.Event
+	}
+	received := make(chan got, 10)
+	secret := []byte("whsec-test")
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		err := twenty.VerifyWebhook(secret, r.Header, body, time.Now(), 5*time.Minute)
+		var ev twenty.Event
+		if err == nil {
+			ev, err = twenty.DecodeWebhook(body)
+		}
+		received <- got{err, ev}
+	}))
+	defer target.Close()
+	e := newEnv(t, emulator.Config{}, nil)
+	req, _ := http.NewRequest(http.MethodPost, e.url+"/rest/metadata/webhooks",
+		strings.NewReader(`{"targetUrl":"`+target.URL+`","operations":["person.*"],"secret":"whsec-test"}`))
+	req.Header.Set("Authorization", "Bearer key-1")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode/100 != 2 {
+		t.Fatalf("register webhook: %v %v", err, resp)
+	}
+	_ = resp.Body.Close()
+	s := e.stream(t, "people")
+	mustWrite(t, s, []connectors.Change{newPerson(1)})
+	mustWrite(t, s, []connectors.Change{{Op: connectors.OpUpdate, ID: pid(1), Fields: map[string]any{"city": "Makassar"}}})
+	mustWrite(t, s, []connectors.Change{{Op: connectors.OpDelete, ID: pid(1)}})
+	var actions []string
+	for range 3 {
+		select {
+		case g := <-received:
+			if g.err != nil {
+				t.Fatalf("delivery: %v", g.err)
+			}
+			if g.ev.Object != "person" || g.ev.RecordID != pid(1) {
+				t.Errorf("event %+v", g.ev)
+			}
+			actions = append(actions, g.ev.Action)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d deliveries", len(actions))
+		}
+	}
+	sort.Strings(actions)
+	if strings.Join(actions, ",") != "created,deleted,updated" {
+		t.Errorf("actions %v", actions)
+	}
+}
+
+// The shipped configuration's Twenty connection opens through the registry
+// with the params the config loader produces.
+func TestShippedConnectionOpens(t *testing.T) {
+	cfg, err := config.Load(context.Background(), "../../pipelines")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, cc := range cfg.Connections {
+		if cc.Kind != "twenty" {
+			continue
+		}
+		n++
+		c, err := connectors.Default.Open(context.Background(), "twenty", connectors.OpenParams{Name: cc.Name, Config: cc.Params, Secrets: &keyResolver{key: "k"}})
+		if err != nil {
+			t.Fatalf("%s: %v", cc.Name, err)
+		}
+		if d, ok := c.(connectors.Describer); !ok || !d.Capabilities().ClientIDs || !d.Capabilities().SoftDelete {
+			t.Errorf("%s: capabilities not reported", cc.Name)
+		}
+		_ = c.Close()
+	}
+	if n == 0 {
+		t.Fatal("no twenty connection in pipelines/")
+	}
 }

@@ -2,6 +2,7 @@ package twenty
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -159,4 +160,17 @@ func DecodeWebhook(rawBody []byte) (Event, error) {
 		return Event{}, fmt.Errorf("webhook %s carries no record id", b.EventName)
 	}
 	return ev, nil
+}
+
+// WebhookSecret reads the connection's webhookSecret, for the receiver
+// that verifies deliveries. It fails when the config sets none.
+func (c *Conn) WebhookSecret(ctx context.Context) ([]byte, error) {
+	if c.params.WebhookSecret == nil {
+		return nil, fmt.Errorf("connection %q has no webhookSecret: set one in its config and on the webhook in Twenty (Settings -> APIs & Webhooks)", c.name)
+	}
+	v, err := c.resolver.Resolve(ctx, *c.params.WebhookSecret)
+	if err != nil {
+		return nil, fmt.Errorf("connection %q: reading the webhook secret from %s: %w", c.name, c.params.WebhookSecret, err)
+	}
+	return []byte(v.Reveal()), nil
 }
