@@ -2,8 +2,11 @@ package sqlitestore_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/kelompok/pipe/engine/state"
 	"github.com/kelompok/pipe/engine/state/sqlitestore"
@@ -39,4 +42,37 @@ func BenchmarkCommit(b *testing.B) {
 		b.Fatal(err)
 	}
 	statetest.BenchmarkCommit(b, st)
+}
+
+// TestReleaseAfterTakeover: when another holder has taken the lock over
+// (here forced by rewriting the row), release reports ErrLockLost and
+// leaves the new holder's lock alone.
+func TestReleaseAfterTakeover(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	st, err := sqlitestore.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	release, err := st.Lock(t.Context(), "members", "a", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(t.Context(), `UPDATE locks SET owner = 'b', token = 'b-token' WHERE pipeline = 'members'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := release(t.Context()); !errors.Is(err, state.ErrLockLost) {
+		t.Fatalf("release after takeover = %v, want ErrLockLost", err)
+	}
+	if _, err := st.Lock(t.Context(), "members", "c", time.Minute); !errors.Is(err, state.ErrLocked) {
+		t.Fatalf("the new holder's lock was released: Lock = %v", err)
+	}
 }
