@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -151,12 +152,11 @@ func (s *Store) Lock(ctx context.Context, pipeline, owner string, ttl time.Durat
 			WHERE pipeline = $1 AND token = $2`, pipeline, token, micros)
 		return err
 	})
-	released := false
+	var released atomic.Bool
 	return func(ctx context.Context) error {
-		if released {
+		if !released.CompareAndSwap(false, true) {
 			return nil
 		}
-		released = true
 		stop()
 		tag, err := s.pool.Exec(ctx, `DELETE FROM locks WHERE pipeline = $1 AND token = $2`, pipeline, token)
 		if err != nil {

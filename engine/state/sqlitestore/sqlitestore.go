@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -207,12 +208,11 @@ func (s *Store) Lock(ctx context.Context, pipeline, owner string, ttl time.Durat
 			storeutil.Now().Add(ttl).UnixMicro(), pipeline, token)
 		return err
 	})
-	released := false
+	var released atomic.Bool
 	return func(ctx context.Context) error {
-		if released {
+		if !released.CompareAndSwap(false, true) {
 			return nil
 		}
-		released = true
 		stop()
 		res, err := s.w.ExecContext(ctx, `DELETE FROM locks WHERE pipeline = ? AND token = ?`, pipeline, token)
 		if err != nil {
