@@ -28,7 +28,7 @@ func Email(s string) (string, error) {
 		}
 	}
 	s = strings.TrimRight(s, ".,; ")
-	if at := strings.IndexByte(s, '@'); at >= 0 {
+	if at := strings.IndexByte(s, '@'); at > 0 && at < len(s)-1 && (s[at-1] == ' ' || s[at+1] == ' ') {
 		s = strings.TrimSpace(s[:at]) + "@" + strings.TrimSpace(s[at+1:])
 	}
 	s = strings.ToLower(s)

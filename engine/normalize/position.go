@@ -126,7 +126,7 @@ func position(s string) string {
 		}
 	}
 	if head == "" {
-		return strings.Join(words, " ")
+		return Squish(s)
 	}
 	rest := words[n:]
 	if len(rest) == 0 {
