@@ -75,7 +75,8 @@ func newEnv(t testing.TB, o options) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 	e.db = db
-	e.data = quickstart.Generate(o.sizes, time.Now().UTC().Add(-time.Hour).Truncate(time.Second))
+	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	e.data = quickstart.Generate(o.sizes, base)
 	if err := quickstart.CreateSchema(ctx, db, quickstart.Postgres); err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func newEnv(t testing.TB, o options) *env {
 		t.Fatal(err)
 	}
 	if o.preexisting > 0 {
-		ids, err := quickstart.SeedTwentyPeople(e.twenty, e.data, o.preexisting)
+		ids, err := quickstart.SeedTwentyPeople(e.twenty, e.data, o.preexisting, base.AddDate(0, -1, 0))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/google/uuid"
 	_ "modernc.org/sqlite" // the embedded Kelompok database
 
 	"github.com/kelompok/pipe/config"
@@ -108,7 +109,8 @@ func RunDemo(ctx context.Context, opts DemoOptions) (*DemoReport, error) {
 	rep.Dir, rep.Kept = dir, kept
 
 	// 1. Kelompok: an SQLite file with the reference schema and sample data.
-	data := Generate(opts.Sizes, time.Now().UTC().Truncate(time.Second))
+	now := time.Now().UTC().Truncate(time.Second)
+	data := Generate(opts.Sizes, now)
 	dbPath := filepath.Join(dir, "kelompok.db")
 	if err := createSQLiteKelompok(ctx, dbPath, data); err != nil {
 		return rep, err
@@ -125,7 +127,7 @@ func RunDemo(ctx context.Context, opts DemoOptions) (*DemoReport, error) {
 	}
 	var preIDs []string
 	if opts.Preexisting > 0 {
-		if preIDs, err = SeedTwentyPeople(twenty, data, opts.Preexisting); err != nil {
+		if preIDs, err = SeedTwentyPeople(twenty, data, opts.Preexisting, now.AddDate(0, -1, 0)); err != nil {
 			return rep, err
 		}
 		rep.Preexisting = len(preIDs)
@@ -246,27 +248,33 @@ func createSQLiteKelompok(ctx context.Context, path string, data Data) error {
 	return db.Close()
 }
 
-// SeedTwentyPeople puts up to n people into the emulator, one per member
+// SeedTwentyPeople stores up to n people in the emulator, one per member
 // with a valid-looking e-mail address (every third member from the start),
-// as a Twenty user would have typed them: the address trimmed and
-// lower-cased, the name split in two. It returns the ids of the people.
-func SeedTwentyPeople(twenty *emulator.Server, data Data, n int) ([]string, error) {
+// as a Twenty user typed them long ago (created and updated at): the
+// address trimmed and lower-cased, the name split in two, nothing else. It
+// returns the ids of the people.
+func SeedTwentyPeople(twenty *emulator.Server, data Data, n int, at time.Time) ([]string, error) {
 	var ids []string
+	var people []map[string]any
+	stamp := at.UTC().Format(time.RFC3339Nano)
 	for i := 0; i < len(data.Members) && len(ids) < n; i += 3 {
 		m := data.Members[i]
 		if m.Email == nil || !strings.Contains(*m.Email, "@") {
 			continue
 		}
 		first, last, _ := strings.Cut(strings.TrimSpace(m.FullName), " ")
-		p, err := twenty.Put("people", map[string]any{
-			"name":   map[string]any{"firstName": first, "lastName": last},
-			"emails": map[string]any{"primaryEmail": strings.ToLower(strings.TrimSpace(*m.Email))},
+		id := uuid.NewSHA1(namespace, []byte("twenty-person/"+m.ID)).String()
+		people = append(people, map[string]any{
+			"id":        id,
+			"name":      map[string]any{"firstName": first, "lastName": last},
+			"emails":    map[string]any{"primaryEmail": strings.ToLower(strings.TrimSpace(*m.Email))},
+			"createdAt": stamp,
+			"updatedAt": stamp,
 		})
-		if err != nil {
-			return ids, fmt.Errorf("demo: seeding Twenty people: %w", err)
-		}
-		id, _ := p["id"].(string)
 		ids = append(ids, id)
+	}
+	if err := twenty.Seed(map[string][]map[string]any{"people": people}); err != nil {
+		return nil, fmt.Errorf("demo: seeding Twenty people: %w", err)
 	}
 	return ids, nil
 }
