@@ -484,6 +484,20 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 				t.Errorf("5xx seen = %d, want 2", st.ServerErrors)
 			}
 		}},
+		{"timeout", func(w http.ResponseWriter, r *http.Request, n int) bool {
+			if n == 1 {
+				select {
+				case <-r.Context().Done():
+				case <-time.After(2 * time.Second):
+				}
+				return true
+			}
+			return false
+		}, func(t *testing.T, st Stats) {
+			if st.NetworkErrors != 1 {
+				t.Errorf("timeouts seen = %d, want 1", st.NetworkErrors)
+			}
+		}},
 		{"connection reset", func(w http.ResponseWriter, r *http.Request, n int) bool {
 			if n <= 2 {
 				conn, _, err := w.(http.Hijacker).Hijack()
@@ -510,7 +524,7 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 				posts++
 				return tt.fault(w, r, posts)
 			}
-			c := openTest(t, f.srv.URL, &rotatingResolver{value: "key-1"}, nil)
+			c := openTest(t, f.srv.URL, &rotatingResolver{value: "key-1"}, map[string]any{"timeout": "200ms"})
 			s := openPeople(t, c)
 			res, err := s.Write(context.Background(), []connectors.Change{person(uuidN(1), "a@desa.id"), person(uuidN(2), "b@desa.id")})
 			if err != nil || res[0].Err != nil || res[1].Err != nil {
