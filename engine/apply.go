@@ -7,6 +7,7 @@ import (
 
 	"github.com/sourcegraph/conc/panics"
 
+	"github.com/kelompok/pipe/config"
 	"github.com/kelompok/pipe/connectors"
 	"github.com/kelompok/pipe/engine/state"
 )
@@ -79,6 +80,23 @@ func quiet(d Decision) bool {
 // conflicts, intents and the cursor together. A failed record stops the
 // cursor of side before it for the rest of the run.
 func (r *runner) apply(ctx context.Context, items []*item, side string, blocked bool) (bool, error) {
+	// A both-way run reads the pairs it has just written again from the
+	// other side: unchanged ones are not counted twice.
+	if r.p.Direction == config.Both && !r.retrying {
+		for _, it := range items {
+			key := it.sourceKey()
+			if side == config.SideSource {
+				if r.seen == nil {
+					r.seen = map[string]bool{}
+				}
+				r.seen[key] = true
+				continue
+			}
+			if r.seen[key] && len(it.decisions) == 1 && quiet(it.decisions[0]) {
+				it.decisions = nil
+			}
+		}
+	}
 	// A pair read from both sides in one run is held once.
 	for _, it := range items {
 		if it.conflict == nil {

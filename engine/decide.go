@@ -92,7 +92,7 @@ func (r *runner) create(it *item, w *worker) {
 			r.noteReject(it)
 			return
 		}
-		if !r.resolveBack(r.ctx, it, raw) {
+		if !r.resolveIn(it, raw, r.to) {
 			r.noteReject(it)
 			return
 		}
@@ -102,6 +102,8 @@ func (r *runner) create(it *item, w *worker) {
 		l.Base = base
 		fromHash := ""
 		if fr, err := w.fwd.Map(connectors.Record{ID: id, Fields: raw}); err == nil {
+			r.resolveIn(nil, fr, r.from)
+			r.stripSensitive(fr)
 			fromHash = mapping.Hash(r.flatten(fr, r.paths, true))
 		}
 		r.setHashes(l, fromHash, mapping.Hash(base))
@@ -390,7 +392,7 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 			if err != nil {
 				it.reject = fmt.Sprintf("pull mapping: %v", err)
 			}
-			if err != nil || !r.resolveBack(r.ctx, it, backRaw) {
+			if err != nil || !r.resolveIn(it, backRaw, r.to) {
 				it.writes = [2]*connectors.Change{}
 				it.linkOut = nil
 				r.noteReject(it)
@@ -417,6 +419,8 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 					mapping.Set(f2.Fields, c.Field, v)
 				}
 				if fr, err := w.fwd.Map(f2); err == nil {
+					r.resolveIn(nil, fr, r.from)
+					r.stripSensitive(fr)
 					newFromHash = mapping.Hash(r.flatten(fr, r.paths, true))
 				}
 			}
@@ -444,6 +448,9 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 	case len(ct) > 0:
 		reason = fmt.Sprintf("changed on the %s", r.to)
 	}
+	if it.newLink {
+		r.note(it, state.ActionLink, "", fmt.Sprintf("matched by %s", it.matched), nil)
+	}
 	if it.writes[ti] != nil {
 		r.note(it, state.ActionUpdate, dirOf(r.to), reason, r.visibleDiff(toDiff))
 	}
@@ -454,8 +461,6 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 		return
 	}
 	switch {
-	case it.newLink:
-		r.note(it, state.ActionLink, "", fmt.Sprintf("matched by %s", it.matched), nil)
 	case fromEcho && toEcho:
 		r.note(it, state.ActionSkip, "", "no change since the last sync (echo of our own write)", nil)
 	case fromEcho || toEcho:

@@ -123,19 +123,23 @@ func (r *runner) unresolved(it *item, ref functions.Ref) {
 	it.reject = fmt.Sprintf("waiting: %s has no link for %s key %s yet (retried on the next run)", ref.Pipeline, r.from, ref.Key)
 }
 
-// resolveBack resolves the refs of a mapping output towards side from (the
-// pull mapping of a both-way pipeline), one lookup per ref. It reports
-// false, with the item marked, when one is missing.
-func (r *runner) resolveBack(ctx context.Context, it *item, m map[string]any) bool {
+// resolveIn resolves the refs of a mapping output made while deciding, one
+// lookup per ref: keysSide is the side whose keys the refs carry (r.from for
+// the forward mapping, r.to for the pull mapping of a both-way pipeline).
+// When it is not nil, it is marked waiting or rejected for a missing link;
+// the result says whether every ref was resolved.
+func (r *runner) resolveIn(it *item, m map[string]any, keysSide string) bool {
 	ok := true
 	refsIn(m, func(ref functions.Ref, set func(any)) {
-		got, err := r.lookupRefs(ctx, ref.Pipeline, r.to, []string{ref.Key})
+		got, err := r.lookupRefs(r.ctx, ref.Pipeline, keysSide, []string{ref.Key})
 		if id, found := got[ref.Key]; err == nil && found {
 			set(id)
 			return
 		}
 		ok = false
-		r.unresolved(it, ref)
+		if it != nil {
+			r.unresolved(it, ref)
+		}
 	})
 	return ok
 }

@@ -105,6 +105,8 @@ type runner struct {
 	guardError string
 	heldDel    int             // deletes stopped by the guard
 	held       map[string]bool // source keys of pairs held as conflicts in this run
+	seen       map[string]bool // source keys read from the source (both-way runs)
+	retrying   bool            // processing rejects and resolved conflicts
 }
 
 func (e *Engine) runPipeline(ctx context.Context, name string, params RunParams) Result {
@@ -397,6 +399,8 @@ func (r *runner) retry(ctx context.Context, open []state.Reject) error {
 			items = append(items, &item{origin: config.SideSource, key: c.SourceKey, retried: true, take: c.Resolution, conflictID: c.ID})
 		}
 	}
+	r.retrying = true
+	defer func() { r.retrying = false }()
 	for len(items) > 0 {
 		n := min(len(items), r.batchSize())
 		if err := r.fetchOrigins(ctx, items[:n]); err != nil {
