@@ -42,27 +42,101 @@ const (
 // pgEpoch is PostgreSQL's zero time for timestamps and dates.
 var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// rowDecoders picks a decoder per result column; columns without a fast path
-// go through pgx's own codec for their type.
-func rowDecoders(rows pgx.Rows) []rawDecoder {
+// Column kinds with a per-row string arena: their text goes into one
+// string per row, and each value is a substring of it, which saves an
+// allocation per value.
+const (
+	kindFunc = iota
+	kindString
+	kindUUID
+	kindTextArray
+)
+
+// rowDecoder decodes the rows of one result.
+type rowDecoder struct {
+	names []string
+	kinds []int
+	funcs []rawDecoder
+	vals  []any
+	offs  []int
+	buf   []byte
+}
+
+// newRowDecoder picks a decoder per result column; columns without a fast
+// path go through pgx's own codec for their type.
+func newRowDecoder(rows pgx.Rows) *rowDecoder {
 	m := rows.Conn().TypeMap()
 	fds := rows.FieldDescriptions()
-	decs := make([]rawDecoder, len(fds))
+	d := &rowDecoder{
+		names: make([]string, len(fds)), kinds: make([]int, len(fds)), funcs: make([]rawDecoder, len(fds)),
+		vals: make([]any, len(fds)), offs: make([]int, 2*len(fds)),
+	}
 	for i, fd := range fds {
 		oid, format := fd.DataTypeOID, fd.Format
-		if format == pgx.BinaryFormatCode {
-			if d := binaryDecoder(oid); d != nil {
-				decs[i] = d
-				continue
-			}
+		d.names[i] = fd.Name
+		textual := oid == oidText || oid == oidVarchar || oid == oidBPChar || oid == oidName
+		switch {
+		case textual:
+			d.kinds[i] = kindString // the same bytes in text and binary format
+		case format == pgx.BinaryFormatCode && oid == oidUUID:
+			d.kinds[i] = kindUUID
+		case format == pgx.BinaryFormatCode && (oid == oidTextArray || oid == oidVarchrArray):
+			d.kinds[i] = kindTextArray
+		case format == pgx.BinaryFormatCode && binaryDecoder(oid) != nil:
+			d.funcs[i] = binaryDecoder(oid)
+		default:
+			d.funcs[i] = codecDecoder(m, oid, format)
 		}
-		if format == pgx.TextFormatCode && (oid == oidText || oid == oidVarchar || oid == oidBPChar || oid == oidName) {
-			decs[i] = decodeString
+	}
+	return d
+}
+
+// decode returns the row's values; the slice is reused by the next call.
+func (d *rowDecoder) decode(raw [][]byte) ([]any, error) {
+	d.buf = d.buf[:0]
+	// First pass: copy the bytes of string-like values into buf.
+	for i, b := range raw {
+		if b == nil {
 			continue
 		}
-		decs[i] = codecDecoder(m, oid, format)
+		switch d.kinds[i] {
+		case kindString:
+			d.offs[2*i] = len(d.buf)
+			d.buf = append(d.buf, b...)
+			d.offs[2*i+1] = len(d.buf)
+		case kindUUID:
+			if len(b) != 16 {
+				return nil, fmt.Errorf("column %s: uuid of %d bytes", d.names[i], len(b))
+			}
+			d.offs[2*i] = len(d.buf)
+			d.buf = appendUUID(d.buf, b)
+			d.offs[2*i+1] = len(d.buf)
+		case kindTextArray:
+			d.offs[2*i] = len(d.buf)
+			d.buf = append(d.buf, b...)
+			d.offs[2*i+1] = len(d.buf)
+		}
 	}
-	return decs
+	s := string(d.buf) // one allocation for every string of the row
+	for i, b := range raw {
+		if b == nil {
+			d.vals[i] = nil
+			continue
+		}
+		var err error
+		switch d.kinds[i] {
+		case kindString, kindUUID:
+			d.vals[i] = s[d.offs[2*i]:d.offs[2*i+1]]
+		case kindTextArray:
+			d.vals[i], err = textArrayFrom(s[d.offs[2*i]:d.offs[2*i+1]])
+		default:
+			d.vals[i], err = d.funcs[i](b)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", d.names[i], err)
+		}
+	}
+	return d.vals, nil
 }
 
 func codecDecoder(m *pgtype.Map, oid uint32, format int16) rawDecoder {
@@ -158,17 +232,18 @@ func decodeBinaryUUID(src []byte) (any, error) {
 	if len(src) != 16 {
 		return nil, fmt.Errorf("uuid: %d bytes", len(src))
 	}
-	var buf [36]byte
-	j := 0
+	return string(appendUUID(make([]byte, 0, 36), src)), nil
+}
+
+// appendUUID appends the canonical text of a 16-byte uuid.
+func appendUUID(dst, src []byte) []byte {
 	for i, b := range src {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
-			buf[j] = '-'
-			j++
+			dst = append(dst, '-')
 		}
-		buf[j], buf[j+1] = hexDigits[b>>4], hexDigits[b&0x0f]
-		j += 2
+		dst = append(dst, hexDigits[b>>4], hexDigits[b&0x0f])
 	}
-	return string(buf[:]), nil
+	return dst
 }
 
 func decodeBinaryTimestamp(src []byte) (any, error) {
@@ -183,13 +258,20 @@ func decodeBinaryTimestamp(src []byte) (any, error) {
 }
 
 // decodeBinaryTextArray reads a one-dimensional text[] in PostgreSQL's binary
-// array format: ndim, has-null flag, element type, then per dimension length
-// and lower bound, then each element as length (-1 for NULL) and bytes.
-func decodeBinaryTextArray(src []byte) (any, error) {
+// array format.
+func decodeBinaryTextArray(src []byte) (any, error) { return textArrayFrom(string(src)) }
+
+// textArrayFrom reads PostgreSQL's binary array format: ndim, has-null flag,
+// element type, then per dimension length and lower bound, then each element
+// as length (-1 for NULL) and bytes. Elements are substrings of src.
+func textArrayFrom(src string) (any, error) {
+	be := func(s string) int {
+		return int(int32(uint32(s[0])<<24 | uint32(s[1])<<16 | uint32(s[2])<<8 | uint32(s[3])))
+	}
 	if len(src) < 12 {
 		return nil, fmt.Errorf("text[]: short header")
 	}
-	ndim := int32(binary.BigEndian.Uint32(src))
+	ndim := be(src)
 	if ndim == 0 {
 		return []any{}, nil
 	}
@@ -199,14 +281,14 @@ func decodeBinaryTextArray(src []byte) (any, error) {
 	if len(src) < 20 {
 		return nil, fmt.Errorf("text[]: short header")
 	}
-	n := int(int32(binary.BigEndian.Uint32(src[12:])))
+	n := be(src[12:])
 	rest := src[20:]
 	out := make([]any, n)
 	for i := 0; i < n; i++ {
 		if len(rest) < 4 {
 			return nil, fmt.Errorf("text[]: truncated")
 		}
-		l := int(int32(binary.BigEndian.Uint32(rest)))
+		l := be(rest)
 		rest = rest[4:]
 		if l < 0 {
 			continue // NULL element
@@ -214,7 +296,7 @@ func decodeBinaryTextArray(src []byte) (any, error) {
 		if len(rest) < l {
 			return nil, fmt.Errorf("text[]: truncated")
 		}
-		out[i] = string(rest[:l])
+		out[i] = rest[:l]
 		rest = rest[l:]
 	}
 	return out, nil

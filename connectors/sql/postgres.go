@@ -104,21 +104,14 @@ func pgQuery(ctx context.Context, q pgQuerier, sql string, args []any, each func
 		return err
 	}
 	defer rows.Close()
-	var decs []rawDecoder
-	var vals []any
+	var dec *rowDecoder
 	for rows.Next() {
-		if decs == nil {
-			decs = rowDecoders(rows)
-			vals = make([]any, len(decs))
+		if dec == nil {
+			dec = newRowDecoder(rows)
 		}
-		for i, raw := range rows.RawValues() {
-			if raw == nil {
-				vals[i] = nil
-				continue
-			}
-			if vals[i], err = decs[i](raw); err != nil {
-				return fmt.Errorf("column %s: %w", rows.FieldDescriptions()[i].Name, err)
-			}
+		vals, err := dec.decode(rows.RawValues())
+		if err != nil {
+			return err
 		}
 		if err := each(vals); err != nil {
 			return err
