@@ -57,8 +57,10 @@ type Connection struct {
 	// Kind is the connector kind: twenty, postgres, sqlite, file, exec, memory.
 	Kind string `json:"kind"`
 	// Params is the connection's whole config object as JSON-like data, for
-	// the connector to decode. Secret fields are present as references
-	// (map with one of vault/env/file), never values.
+	// the connector to decode, schema defaults applied. Integers are int64,
+	// other numbers float64, lists []any, structs map[string]any. Secret
+	// fields are present as references (map with one of vault/env/file),
+	// never values.
 	Params map[string]any `json:"params"`
 	// Streams are the streams the config declares for this connection, with
 	// the type of each field, used to type-check expressions. For Twenty
