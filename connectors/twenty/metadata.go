@@ -3,10 +3,12 @@ package twenty
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Object is what the workspace's metadata says about one object.
@@ -103,6 +105,10 @@ func (c *Conn) Objects(ctx context.Context) ([]Object, error) {
 	return objs, nil
 }
 
+// metadataRetryAfter is how long the offline catalog stands in after the
+// metadata could not be read, before it is asked again.
+const metadataRetryAfter = time.Minute
+
 // catalog returns the cached catalog, loading it on first use. When the
 // metadata cannot be read it returns the offline catalog and the error.
 func (c *Conn) catalog(ctx context.Context) (*catalog, error) {
@@ -112,9 +118,18 @@ func (c *Conn) catalog(ctx context.Context) (*catalog, error) {
 		c.metaMu.Unlock()
 		return m, nil
 	}
+	failedAt := c.metaFailedAt
 	c.metaMu.Unlock()
+	if !failedAt.IsZero() && time.Since(failedAt) < metadataRetryAfter {
+		return c.offlineCatalog(), errors.New("the workspace's metadata could not be read recently")
+	}
 	objs, err := c.fetchObjects(ctx)
 	if err != nil {
+		if ctx.Err() == nil {
+			c.metaMu.Lock()
+			c.metaFailedAt = time.Now()
+			c.metaMu.Unlock()
+		}
 		return c.offlineCatalog(), err
 	}
 	m := &catalog{live: true, objects: objs}

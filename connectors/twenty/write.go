@@ -48,6 +48,9 @@ func (s *Stream) Write(ctx context.Context, changes []connectors.Change) ([]conn
 		}
 	}
 
+	// The first fatal error (a refused key) stops the calls still running.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var (
 		fatalMu sync.Mutex
 		fatal   error
@@ -58,6 +61,7 @@ func (s *Stream) Write(ctx context.Context, changes []connectors.Change) ([]conn
 			fatal = err
 		}
 		fatalMu.Unlock()
+		cancel()
 	}
 	p := pool.New().WithMaxGoroutines(writeConcurrency)
 	bs := s.conn.params.BatchSize
