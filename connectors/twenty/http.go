@@ -32,6 +32,8 @@ type APIError struct {
 	Messages []string
 }
 
+// Error describes the answer: method, path, status, Twenty's error name and
+// messages.
 func (e *APIError) Error() string {
 	msg := strings.Join(e.Messages, "; ")
 	if msg == "" {
@@ -71,6 +73,8 @@ type AuthError struct {
 	Message    string
 }
 
+// Error names the connection and the key's reference, never the key, and
+// says what to do.
 func (e *AuthError) Error() string {
 	return fmt.Sprintf("connection %q: Twenty refused the API key from %s (%d %s) even after re-reading it; "+
 		"create a new key in Twenty under Settings -> APIs & Webhooks and store it there",
@@ -119,7 +123,7 @@ type response struct {
 	Body   []byte
 }
 
-// errGaveUp wraps the last error when a call's retries ran out.
+// retryError wraps the last error when a call's retries ran out.
 type retryError struct {
 	attempts int
 	last     error
