@@ -1,0 +1,131 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kelompok/pipe/config"
+	"github.com/kelompok/pipe/engine/mapping"
+)
+
+func init() { register(newTestCmd) }
+
+func newTestCmd(app *App) *cobra.Command {
+	var format string
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "test [PIPELINE...]",
+		Short: "Run the config tests declared next to the pipelines",
+		Long: `test runs the tests declared in the pipelines' tests: blocks (all pipelines,
+or the ones named): each maps its input record through the pipeline's push
+or pull mapping, with the functions and filters a run uses, and compares the
+result with the expected fields or the expected rejection reason. Nothing is
+read from or written to any system.
+Exit status: 0 all tests pass, 1 a test failed, 2 the configuration is
+invalid or the command line is wrong. --format github prints GitHub Actions
+annotations for failures.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "text" && format != "github" {
+				return usageError(fmt.Errorf("--format %q: want text or github", format))
+			}
+			cfg, err := app.Config(cmd.Context())
+			var errs config.Errors
+			switch {
+			case errors.As(err, &errs):
+				if format == "github" {
+					fmt.Fprint(app.Stdout, errs.GitHub())
+				} else {
+					fmt.Fprintln(app.Stdout, errs.Error())
+				}
+				fmt.Fprintf(app.Stderr, "%s: %d problem(s) in the configuration; no test ran\n", app.ConfigDir(), len(errs))
+				return Exit(ExitUsage, nil)
+			case err != nil:
+				return Exit(ExitUsage, err)
+			}
+			results, err := mapping.RunTests(cfg, args)
+			if err != nil {
+				return usageError(err)
+			}
+			failed := 0
+			for _, r := range results {
+				if !r.Passed() {
+					failed++
+				}
+				printTestResult(app, r, format, verbose)
+			}
+			fmt.Fprintf(app.Stderr, "%d test(s): %d passed, %d failed\n", len(results), len(results)-failed, failed)
+			if failed > 0 {
+				return Exit(ExitFailure, nil)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text, or github (Actions annotations for failures)")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print the mapped output of passing tests")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "github"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func printTestResult(app *App, r mapping.TestResult, format string, verbose bool) {
+	where := r.Pos.File
+	if r.Pos.Line > 0 {
+		where = fmt.Sprintf("%s:%d:%d", r.Pos.File, r.Pos.Line, r.Pos.Column)
+	}
+	if format == "github" {
+		if r.Passed() {
+			return
+		}
+		fmt.Fprintf(app.Stdout, "::error file=%s,line=%d,col=%d,title=pipe test %s::%s\n",
+			testGHProperty(r.Pos.File), r.Pos.Line, r.Pos.Column, testGHProperty(r.Pipeline+": "+r.Name),
+			testGHData(strings.Join(r.Failures, "\n")))
+		return
+	}
+	if r.Passed() {
+		fmt.Fprintf(app.Stdout, "ok    %s: %s\n", r.Pipeline, r.Name)
+		if verbose && r.Output != nil {
+			for _, line := range outputLines(r.Output) {
+				fmt.Fprintf(app.Stdout, "      %s\n", line)
+			}
+		}
+		return
+	}
+	fmt.Fprintf(app.Stdout, "FAIL  %s: %s (%s)\n", r.Pipeline, r.Name, where)
+	for _, f := range r.Failures {
+		fmt.Fprintf(app.Stdout, "      %s\n", f)
+	}
+}
+
+// outputLines renders a mapped record as sorted "path = value" lines.
+func outputLines(out map[string]any) []string {
+	flat := mapping.Flatten(out)
+	lines := make([]string, 0, len(flat))
+	for k, v := range flat {
+		lines = append(lines, fmt.Sprintf("%s = %s", k, testJSON(v)))
+	}
+	sort.Strings(lines)
+	return lines
+}
+
+// testJSON renders a mapped value as JSON.
+func testJSON(v any) string {
+	b, err := json.Marshal(mapping.Canonical(v))
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// testGHData escapes a GitHub Actions annotation message.
+func testGHData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+// testGHProperty escapes a GitHub Actions annotation property.
+func testGHProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
