@@ -87,6 +87,7 @@ func BenchmarkMembersMapping(b *testing.B) {
 		run(b, false)
 	})
 }
+
 // cpuTime is the process's user and system CPU time so far.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
