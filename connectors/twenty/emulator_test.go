@@ -228,6 +228,16 @@ func TestEmulatorLookups(t *testing.T) {
 	if err != nil || len(found) != 300 {
 		t.Fatalf("find: %v, %d records", err, len(found))
 	}
+	// A SELECT field is matched with unquoted values, as Twenty requires.
+	opps := e.stream(t, "opportunities")
+	mustWrite(t, opps, []connectors.Change{
+		{Op: connectors.OpCreate, ID: pid(5001), Fields: map[string]any{"name": "Hibah desa", "stage": "MEETING"}},
+		{Op: connectors.OpCreate, ID: pid(5002), Fields: map[string]any{"name": "Pelatihan", "stage": "NEW"}},
+	})
+	byStage, err := opps.Find(context.Background(), "stage", []string{"MEETING", "CUSTOMER"})
+	if err != nil || len(byStage) != 1 || byStage[0].ID != pid(5001) {
+		t.Fatalf("find by stage: %v %+v", err, byStage)
+	}
 	st := e.emu.Stats()
 	if n := st.ByRoute["GET /rest/people"]; n < 4 {
 		t.Errorf("%d list calls: lookups were not chunked", n)
