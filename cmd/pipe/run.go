@@ -1,0 +1,268 @@
+package main
+
+// `pipe run`: run pipelines once (or plan them with --dry-run), and the
+// helpers the state commands (runs, rejects, conflicts) share.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/kelompok/pipe/config"
+	"github.com/kelompok/pipe/engine"
+	"github.com/kelompok/pipe/engine/state"
+	"github.com/kelompok/pipe/engine/state/storeopen"
+)
+
+func init() { register(newRunCmd) }
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// outputFlag adds --output (text or json) to cmd.
+func outputFlag(cmd *cobra.Command, out *string) {
+	cmd.Flags().StringVarP(out, "output", "o", "text", "output format: text (tables) or json")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+func checkOutput(out string) error {
+	if out != "text" && out != "json" {
+		return usageError(fmt.Errorf("--output %q: want text or json", out))
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// openStore loads the configuration and opens (and migrates) its state
+// store. A configuration error exits with status 2.
+func openStore(ctx context.Context, app *App) (*config.Config, state.Store, error) {
+	cfg, err := app.Config(ctx)
+	if err != nil {
+		return nil, nil, Exit(ExitUsage, err)
+	}
+	st, err := storeopen.Open(ctx, cfg.State, cfg.Dir, resolverFor(cfg))
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the state store: %w", err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("migrating the state store: %w", err)
+	}
+	return cfg, st, nil
+}
+
+func newRunCmd(app *App) *cobra.Command {
+	var (
+		all, dryRun, full, verbose bool
+		limit                      int
+		output                     string
+	)
+	cmd := &cobra.Command{
+		Use:   "run [PIPELINE...]",
+		Short: "Run pipelines once (or plan them with --dry-run)",
+		Long: `Runs the named pipelines (or all with --all) once: reads the changes since
+the last run on each side the pipeline syncs from, pairs records through the
+links, matches new ones by the identity rules, applies the conflict and
+delete policies, and writes the result in batches. Pipelines run in
+dependsOn order; independent ones run at the same time.
+
+With --dry-run nothing is written to either system and no link or cursor
+moves: the plan is printed instead (counts per action; every decision with
+its field diff and reason with -v or --output json).
+
+Exit status: 0 when every record succeeded, 1 when some failed or were
+rejected (see pipe rejects), 2 for configuration errors.`,
+		Example: `  pipe run members --dry-run -v
+  pipe run --all
+  pipe run organizations members --full --limit 1000 --output json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			if all == (len(args) > 0) {
+				return usageError(errors.New("name one or more pipelines, or use --all (not both)"))
+			}
+			if limit < 0 {
+				return usageError(fmt.Errorf("--limit %d: want 0 (no limit) or more", limit))
+			}
+			ctx := cmd.Context()
+			cfg, st, err := openStore(ctx, app)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			eng, err := engine.New(engine.Config{Config: cfg, Store: st, Secrets: resolverFor(cfg), Logger: app.Logger})
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			params := engine.RunParams{Pipelines: args, All: all, DryRun: dryRun, Full: full, Limit: limit,
+				Trigger: "cli", KeepPlan: verbose || output == "json"}
+			bar := newBar(app.Stderr, output)
+			if bar != nil {
+				params.Progress = bar.progress
+			}
+			results, err := eng.Run(ctx, params)
+			if bar != nil {
+				bar.finish()
+			}
+			var cerr *engine.ConfigError
+			if errors.As(err, &cerr) {
+				return Exit(ExitUsage, err)
+			}
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				if err := writeJSON(app.Stdout, results); err != nil {
+					return err
+				}
+			} else {
+				printResults(app.Stdout, results, dryRun, verbose)
+			}
+			for _, r := range results {
+				if r.Status != state.RunSucceeded {
+					return Exit(ExitFailure, nil)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "run every configured pipeline")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "plan only: write nothing to either system, move no link or cursor")
+	cmd.Flags().BoolVar(&full, "full", false, "ignore the cursors and reconcile every record")
+	cmd.Flags().IntVar(&limit, "limit", 0, "read at most N records per pipeline (0: no limit)")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every record's decision with its field diff and reason")
+	outputFlag(cmd, &output)
+	return cmd
+}
+
+// bar is the progress bar shown on a terminal while pipelines run.
+type bar struct {
+	mu   sync.Mutex
+	pb   *progressbar.ProgressBar
+	seen map[string]int
+}
+
+func newBar(w io.Writer, output string) *bar {
+	if output != "text" || !isTerminal(w) {
+		return nil
+	}
+	pb := progressbar.NewOptions(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("syncing"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("records"),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	return &bar{pb: pb, seen: map[string]int{}}
+}
+
+func (b *bar) progress(p engine.Progress) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.seen[p.Pipeline] = p.Records
+	total := 0
+	for _, n := range b.seen {
+		total += n
+	}
+	b.pb.Describe(fmt.Sprintf("syncing (%s)", p.Pipeline))
+	_ = b.pb.Set(total)
+}
+
+func (b *bar) finish() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_ = b.pb.Finish()
+}
+
+// printResults prints one summary line per pipeline, and with verbose every
+// decision.
+func printResults(w io.Writer, results []engine.Result, dryRun, verbose bool) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, r := range results {
+		c := r.Counts
+		status := r.Status
+		if dryRun && r.Status != state.RunFailed && r.Status != engine.StatusSkipped {
+			status = "plan"
+		}
+		fmt.Fprintf(tw, "%s\t%s\tcreated %d\tupdated %d\tdeleted %d\tlinked %d\tskipped %d\tconflicts %d\trejected %d\tfailed %d\t%s\n",
+			r.Pipeline, status, c.Created, c.Updated, c.Deleted, c.Linked, c.Skipped, c.Conflicts, c.Rejected, c.Failed,
+			r.Duration.Round(time.Millisecond))
+	}
+	tw.Flush()
+	for _, r := range results {
+		if r.Error != "" {
+			fmt.Fprintf(w, "%s: %s\n", r.Pipeline, r.Error)
+		}
+	}
+	if !verbose {
+		return
+	}
+	for _, r := range results {
+		if len(r.Plan) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s:\n", r.Pipeline)
+		printDecisions(w, r.Plan)
+	}
+}
+
+func printDecisions(w io.Writer, ds []engine.Decision) {
+	for _, d := range ds {
+		keys := []string{}
+		if d.SourceKey != "" {
+			keys = append(keys, "source "+d.SourceKey)
+		}
+		if d.SinkKey != "" {
+			keys = append(keys, "sink "+d.SinkKey)
+		}
+		dir := ""
+		if d.Direction != "" {
+			dir = " (" + d.Direction + ")"
+		}
+		fmt.Fprintf(w, "  %-8s %s%s: %s\n", d.Action, strings.Join(keys, ", "), dir, d.Reason)
+		printDiff(w, d.Diff)
+	}
+}
+
+func printDiff(w io.Writer, diff []state.FieldChange) {
+	sort.SliceStable(diff, func(i, j int) bool { return diff[i].Field < diff[j].Field })
+	for _, c := range diff {
+		fmt.Fprintf(w, "      %s: %s -> %s\n", c.Field, show(c.Old), show(c.New))
+	}
+}
+
+// show prints a field value compactly.
+func show(v any) string {
+	if v == nil {
+		return "null"
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/connectors/memory"
+	"github.com/kelompok/pipe/engine"
+)
+
+// writeRunConfig writes a configuration with two memory connections,
+// clisrc and clicrm, and one push pipeline "contacts" between them.
+func writeRunConfig(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := `package pipe
+connections: {
+	clisrc: {kind: "memory", streams: people: columns: {id: "text", name: "text", mail: "text", nik: "text"}}
+	clicrm: {kind: "memory", streams: people: columns: {id: "text", fullName: "text", email: "text"}}
+}
+pipelines: contacts: {
+	source: "clisrc.people"
+	sink:   "clicrm.people"
+	match: [{source: "mail", sink: "email", normalize: "email"}]
+	push: {
+		fullName: "name"
+		email:    "lower(trim(mail))"
+	}
+	sensitive: ["nik"]
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "p.cue"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestRunCommands(t *testing.T) {
+	dir := writeRunConfig(t)
+	src := memory.New(memory.Options{})
+	crm := memory.New(memory.Options{})
+	memory.SetShared("clisrc", src)
+	memory.SetShared("clicrm", crm)
+	src.S("people").Put(
+		connectors.Record{ID: "1", Fields: map[string]any{"name": "Budi", "mail": " Budi@Kelompok.id", "nik": "3201"}},
+		connectors.Record{ID: "2", Fields: map[string]any{"name": "Sari", "mail": "sari@kelompok.id", "nik": "3202"}},
+		connectors.Record{ID: "3", Fields: map[string]any{"name": "Tono", "mail": "tono@kelompok.id", "nik": "3203"}},
+	)
+	crm.S("people").Put(connectors.Record{ID: "crm-sari", Fields: map[string]any{"fullName": "Sari W.", "email": "sari@kelompok.id"}})
+
+	// Dry run: the plan, nothing written.
+	code, out, errOut := run(t, "run", "contacts", "--dry-run", "-v", "--config", dir)
+	if code != ExitOK || !regexp.MustCompile(`contacts\s+plan\s+created 2\s+updated 1\s+deleted 0\s+linked 1`).MatchString(out) {
+		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, `fullName: null -> "Budi"`) || !strings.Contains(out, "matched by mail = email") || strings.Contains(out, "3201") {
+		t.Fatalf("dry run decisions:\n%s", out)
+	}
+	if crm.Writes() != 0 {
+		t.Fatal("dry run wrote to the sink")
+	}
+
+	// The run, with one record refused by the sink: exit 1.
+	crm.SetOptions(memory.Options{OnWrite: func(_ int, _ string, c connectors.Change) error {
+		if c.Fields["email"] == "tono@kelompok.id" {
+			return &connectors.RecordError{Reason: "email: already used by a workspace member"}
+		}
+		return nil
+	}})
+	code, out, _ = run(t, "run", "--all", "--config", dir)
+	if code != ExitFailure || !regexp.MustCompile(`contacts\s+partial\s+created 1\s+updated 1\s+deleted 0\s+linked 1\s+skipped 0\s+conflicts 0\s+rejected 1`).MatchString(out) {
+		t.Fatalf("run with a reject: exit %d\n%s", code, out)
+	}
+	code, out, _ = run(t, "rejects", "--config", dir)
+	if code != ExitOK || !strings.Contains(out, "already used by a workspace member") || !strings.Contains(out, "contacts") {
+		t.Fatalf("rejects: exit %d\n%s", code, out)
+	}
+
+	// The reject is retried and succeeds: exit 0, nothing else written.
+	crm.SetOptions(memory.Options{})
+	code, out, _ = run(t, "run", "contacts", "--config", dir, "--output", "json")
+	var results []engine.Result
+	if err := json.Unmarshal([]byte(out), &results); err != nil || code != ExitOK || len(results) != 1 || results[0].Counts.Created != 1 || results[0].Counts.Updated != 0 {
+		t.Fatalf("retry run: exit %d, %v\n%s", code, err, out)
+	}
+	if crm.S("people").Len() != 3 {
+		t.Fatalf("sink holds %d people", crm.S("people").Len())
+	}
+	code, out, _ = run(t, "rejects", "--config", dir)
+	if code != ExitOK || !strings.Contains(out, "no rejected records") {
+		t.Fatalf("rejects after retry: %s", out)
+	}
+
+	// History and audit.
+	code, out, _ = run(t, "runs", "--config", dir, "--output", "json")
+	var runs []struct {
+		ID     int64  `json:"id"`
+		DryRun bool   `json:"dryRun"`
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(out), &runs); err != nil || code != ExitOK || len(runs) != 3 || !runs[2].DryRun || runs[1].Status != "partial" {
+		t.Fatalf("runs: exit %d %v\n%s", code, err, out)
+	}
+	code, out, _ = run(t, "runs", "show", jsonNumber(runs[1].ID), "--config", dir)
+	if code != ExitOK || !strings.Contains(out, "create") || !strings.Contains(out, "reject") || !strings.Contains(out, `email: null -> "budi@kelompok.id"`) || strings.Contains(out, "3201") {
+		t.Fatalf("runs show: exit %d\n%s", code, out)
+	}
+	code, out, _ = run(t, "runs", "--config", dir)
+	if code != ExitOK || !strings.Contains(out, "PIPELINE") || !strings.Contains(out, "(dry run)") {
+		t.Fatalf("runs table: exit %d\n%s", code, out)
+	}
+
+	// Conflicts: none; resolving an unknown one fails; bad flags are usage errors.
+	if code, out, _ = run(t, "conflicts", "--config", dir); code != ExitOK || !strings.Contains(out, "no open conflicts") {
+		t.Fatalf("conflicts: %d %s", code, out)
+	}
+	if code, _, errOut = run(t, "conflicts", "resolve", "99", "--take", "sink", "--config", dir); code != ExitFailure || !strings.Contains(errOut, "no conflict 99") {
+		t.Fatalf("resolve unknown: %d %s", code, errOut)
+	}
+	if code, _, _ = run(t, "conflicts", "resolve", "1", "--take", "both", "--config", dir); code != ExitUsage {
+		t.Fatalf("resolve --take both: exit %d, want 2", code)
+	}
+	if code, _, errOut = run(t, "run", "nosuch", "--config", dir); code != ExitUsage || !strings.Contains(errOut, `unknown pipeline "nosuch"`) {
+		t.Fatalf("unknown pipeline: exit %d %s", code, errOut)
+	}
+	if code, _, _ = run(t, "run", "--config", dir); code != ExitUsage {
+		t.Fatalf("run without pipelines: exit %d, want 2", code)
+	}
+}
+
+func jsonNumber(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

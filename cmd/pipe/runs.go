@@ -1,0 +1,155 @@
+package main
+
+// `pipe runs`, `pipe runs show ID`: the run history and one run's audit.
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kelompok/pipe/engine/state"
+)
+
+func init() { register(newRunsCmd) }
+
+func newRunsCmd(app *App) *cobra.Command {
+	var (
+		pipeline, output string
+		limit            int
+	)
+	cmd := &cobra.Command{
+		Use:   "runs",
+		Short: "List recent runs, or show one run's audit trail",
+		Example: `  pipe runs
+  pipe runs --pipeline members --limit 10
+  pipe runs show 42`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			_, st, err := openStore(cmd.Context(), app)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			runs, err := st.RunList(cmd.Context(), state.RunListParams{Pipeline: pipeline, Limit: limit})
+			if err != nil {
+				return fmt.Errorf("listing runs: %w", err)
+			}
+			if output == "json" {
+				if runs == nil {
+					runs = []state.Run{}
+				}
+				return writeJSON(app.Stdout, runs)
+			}
+			tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tPIPELINE\tTRIGGER\tSTARTED\tDURATION\tSTATUS\tCREATED\tUPDATED\tDELETED\tLINKED\tSKIPPED\tCONFLICTS\tREJECTED\tFAILED")
+			for _, r := range runs {
+				status := r.Status
+				if r.DryRun {
+					status += " (dry run)"
+				}
+				dur := "-"
+				if r.FinishedAt != nil {
+					dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+				}
+				c := r.Counts
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", r.ID, r.Pipeline, r.Trigger,
+					r.StartedAt.Local().Format("2006-01-02 15:04:05"), dur, status,
+					c.Created, c.Updated, c.Deleted, c.Linked, c.Skipped, c.Conflicts, c.Rejected, c.Failed)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&pipeline, "pipeline", "", "only the runs of this pipeline")
+	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many runs, newest first")
+	outputFlag(cmd, &output)
+	cmd.AddCommand(newRunsShowCmd(app))
+	return cmd
+}
+
+func newRunsShowCmd(app *App) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one run and its audit trail (every record decision, with field diffs)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return usageError(fmt.Errorf("run id %q is not a number (see pipe runs)", args[0]))
+			}
+			_, st, err := openStore(cmd.Context(), app)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			run, err := st.RunGet(cmd.Context(), id)
+			if errors.Is(err, state.ErrNotFound) {
+				return fmt.Errorf("no run %d (see pipe runs)", id)
+			}
+			if err != nil {
+				return fmt.Errorf("reading run %d: %w", id, err)
+			}
+			audit, err := st.AuditList(cmd.Context(), id)
+			if err != nil {
+				return fmt.Errorf("reading the audit of run %d: %w", id, err)
+			}
+			if output == "json" {
+				if audit == nil {
+					audit = []state.AuditEntry{}
+				}
+				return writeJSON(app.Stdout, struct {
+					Run   state.Run          `json:"run"`
+					Audit []state.AuditEntry `json:"audit"`
+				}{run, audit})
+			}
+			w := app.Stdout
+			fmt.Fprintf(w, "run %d  pipeline %s  trigger %s  status %s", run.ID, run.Pipeline, run.Trigger, run.Status)
+			if run.DryRun {
+				fmt.Fprint(w, "  (dry run)")
+			}
+			fmt.Fprintf(w, "\nstarted %s", run.StartedAt.Local().Format(time.RFC3339))
+			if run.FinishedAt != nil {
+				fmt.Fprintf(w, "  took %s", run.FinishedAt.Sub(run.StartedAt).Round(time.Millisecond))
+			}
+			c := run.Counts
+			fmt.Fprintf(w, "\ncreated %d  updated %d  deleted %d  linked %d  skipped %d  conflicts %d  rejected %d  failed %d\n",
+				c.Created, c.Updated, c.Deleted, c.Linked, c.Skipped, c.Conflicts, c.Rejected, c.Failed)
+			if run.Error != "" {
+				fmt.Fprintf(w, "error: %s\n", run.Error)
+			}
+			if len(audit) == 0 {
+				fmt.Fprintln(w, "\nno record decisions were audited (unchanged records are counted, not audited)")
+				return nil
+			}
+			fmt.Fprintln(w)
+			for _, a := range audit {
+				dir := ""
+				if a.Direction != "" {
+					dir = " (" + a.Direction + ")"
+				}
+				fmt.Fprintf(w, "  %-8s source %s, sink %s%s: %s\n", a.Action, orDash(a.SourceKey), orDash(a.SinkKey), dir, a.Reason)
+				printDiff(w, a.Diff)
+			}
+			return nil
+		},
+	}
+	outputFlag(cmd, &output)
+	return cmd
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
