@@ -1,69 +1,97 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/kelompok/pipe/config"
 	"github.com/kelompok/pipe/connectors/twenty/emulator"
 )
 
-// Twenty applies a batch of creates and the answer is lost (a 500 after
-// applying, then a dropped connection): the run cannot tell what was
-// written. Whatever the run makes of it, the next runs converge with no
-// duplicate person and nobody missing, because creates carry deterministic
-// ids recorded as intents first.
+// Twenty applies the k-th batch create of a run and the answer is lost (a 500
+// after applying, or a dropped connection). Either the connector's retry
+// settles it within the run ("retry"), or the process dies right then
+// ("crash": the run's context is cancelled the moment the fault fires, so
+// the write is in Twenty but no link was committed). Either way the next
+// run converges with no duplicate person and nobody missing, because
+// creates carry deterministic ids recorded as intents first.
 func TestCrashAfterTheKthWriteLeavesNoDuplicate(t *testing.T) {
-	for _, k := range []int{1, 2} {
-		for _, kind := range []emulator.FaultKind{emulator.FaultErrorAfterApply, emulator.FaultDropAfterApply} {
-			t.Run(fmt.Sprintf("%s/write %d", kind, k), func(t *testing.T) {
-				e := newEnv(t, options{preexisting: 3})
-				e.run("organizations")
-				e.twenty.SetFaults(emulator.Faults{Script: []emulator.ScriptedFault{
-					{On: emulator.Writes, Nth: k, Kind: kind},
-				}})
-				// The faulty run may fail or finish partly; it must not
-				// break anything.
-				_, _ = e.eng.Run(e.ctx, runMembers)
-				e.twenty.SetFaults(emulator.Faults{})
-				e.run("members")
-
-				people := e.twenty.Records("people")
-				seen := map[string]bool{}
-				for _, p := range people {
-					email, _ := get(p, "emails.primaryEmail").(string)
-					if email == "" {
-						continue
-					}
-					email = strings.ToLower(email)
-					if seen[email] {
-						t.Errorf("duplicate person for %s after the crash and rerun", email)
-					}
-					seen[email] = true
+	for _, crash := range []bool{false, true} {
+		for _, k := range []int{1, 3} {
+			for _, kind := range []emulator.FaultKind{emulator.FaultErrorAfterApply, emulator.FaultDropAfterApply} {
+				mode := "retry"
+				if crash {
+					mode = "crash"
 				}
-				linked := 0
-				for _, m := range e.data.Members {
-					if id, ok := e.link("members", m.ID); ok {
-						linked++
-						if _, ok := e.twenty.Get("people", id); !ok {
-							t.Errorf("member %s is linked to person %s, which Twenty does not have", m.ID, id)
-						}
-					}
-				}
-				if linked != len(people) {
-					t.Errorf("%d members linked, Twenty has %d people: some are missing or orphaned", linked, len(people))
-				}
-				rejects, err := e.store.Rejects(e.ctx, "members")
-				if err != nil {
-					t.Fatal(err)
-				}
-				if linked+len(rejects) != len(e.data.Members) {
-					t.Errorf("%d linked + %d rejected != %d members: records were lost", linked, len(rejects), len(e.data.Members))
-				}
-				if n := writes(e.run()); n != 0 {
-					t.Errorf("the run after recovery wrote %d records", n)
-				}
-			})
+				t.Run(fmt.Sprintf("%s/%s/write %d", mode, kind, k), func(t *testing.T) {
+					crashAfterWrite(t, k, kind, crash)
+				})
+			}
 		}
+	}
+}
+
+func crashAfterWrite(t *testing.T, k int, kind emulator.FaultKind, crash bool) {
+	// Batches of 10 members: several create calls per run.
+	e := newEnv(t, options{preexisting: 3, tune: func(cfg *config.Config) { cfg.Pipelines["members"].BatchSize = 10 }})
+	e.run("organizations")
+	e.twenty.SetFaults(emulator.Faults{Script: []emulator.ScriptedFault{{On: emulator.Writes, Route: "POST /rest/batch/people", Nth: k, Kind: kind}}})
+
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	if crash {
+		go func() {
+			for ctx.Err() == nil && e.twenty.Stats().Faults[kind] == 0 {
+				runtime.Gosched()
+			}
+			cancel()
+		}()
+	}
+	faulty, err := e.eng.Run(ctx, runMembers)
+	if hit := e.twenty.Stats().Faults[kind]; hit != 1 {
+		t.Fatalf("the emulator injected %d %s faults, want 1", hit, kind)
+	}
+	t.Logf("faulty run: %+v (err %v)", faulty, err)
+	cancel()
+	e.twenty.SetFaults(emulator.Faults{})
+	e.run("members")
+
+	people := e.twenty.Records("people")
+	seen := map[string]bool{}
+	for _, p := range people {
+		email, _ := get(p, "emails.primaryEmail").(string)
+		if email == "" {
+			continue
+		}
+		email = strings.ToLower(email)
+		if seen[email] {
+			t.Errorf("duplicate person for %s after the crash and rerun", email)
+		}
+		seen[email] = true
+	}
+	linked := 0
+	for _, m := range e.data.Members {
+		if id, ok := e.link("members", m.ID); ok {
+			linked++
+			if _, ok := e.twenty.Get("people", id); !ok {
+				t.Errorf("member %s is linked to person %s, which Twenty does not have", m.ID, id)
+			}
+		}
+	}
+	if linked != len(people) {
+		t.Errorf("%d members linked, Twenty has %d people: some are missing or orphaned", linked, len(people))
+	}
+	rejects, err := e.store.Rejects(e.ctx, "members")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if linked+len(rejects) != len(e.data.Members) {
+		t.Errorf("%d linked + %d rejected != %d members: records were lost", linked, len(rejects), len(e.data.Members))
+	}
+	if n := writes(e.run("members")); n != 0 {
+		t.Errorf("the run after recovery wrote %d records", n)
 	}
 }
