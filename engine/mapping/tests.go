@@ -112,8 +112,11 @@ func RunTest(p *config.Pipeline, t config.Test) TestResult {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
+	// Compare in canonical form, so that structured results (a ref) can be
+	// expected as objects: companyId: {pipeline: "organizations", key: "..."}.
+	canon, _ := Canonical(out).(map[string]any)
 	for _, path := range paths {
-		got, ok := Get(out, path)
+		got, ok := Get(canon, path)
 		switch {
 		case !ok && want[path] != nil:
 			fail("%s: not mapped, want %s", path, show(want[path]))
