@@ -304,31 +304,38 @@ func printResults(out io.Writer, results []engine.Result) {
 	}
 }
 
+// sampleOrder is the order sample decisions are shown in: writes first.
+var sampleOrder = []string{state.ActionCreate, state.ActionLink, state.ActionUpdate, state.ActionDelete,
+	state.ActionConflict, state.ActionReject, state.ActionFail, state.ActionSkip}
+
 // printSamples shows a few decisions of each kind per pipeline.
 func printSamples(out io.Writer, results []engine.Result) {
 	const perAction = 2
 	fmt.Fprintf(out, "\nSample decisions (all of them with `pipe run --all --dry-run -v`):\n")
 	for _, r := range results {
-		shown := map[string]int{}
-		for _, d := range r.Plan {
-			if shown[d.Action] >= perAction {
-				continue
-			}
-			shown[d.Action]++
-			fmt.Fprintf(out, "  %-13s %-8s %s", r.Pipeline, d.Action, describeKeys(d))
-			if d.Reason != "" {
-				fmt.Fprintf(out, ": %s", d.Reason)
-			}
-			fmt.Fprintln(out)
-			for i, f := range d.Diff {
-				if i == 4 {
-					fmt.Fprintf(out, "      ... %d more fields\n", len(d.Diff)-i)
-					break
+		for _, action := range sampleOrder {
+			shown := 0
+			for _, d := range r.Plan {
+				if d.Action != action || shown == perAction {
+					continue
 				}
-				fmt.Fprintf(out, "      %s: %s\n", f.Field, showValue(f.New))
+				shown++
+				fmt.Fprintf(out, "  %-13s %-8s %s", r.Pipeline, d.Action, describeKeys(d))
+				if d.Reason != "" {
+					fmt.Fprintf(out, ": %s", d.Reason)
+				}
+				fmt.Fprintln(out)
+				for i, f := range d.Diff {
+					if i == 4 {
+						fmt.Fprintf(out, "      ... %d more fields\n", len(d.Diff)-i)
+						break
+					}
+					fmt.Fprintf(out, "      %s: %s\n", f.Field, showValue(f.New))
+				}
 			}
 		}
 	}
+	fmt.Fprintf(out, "A dry run writes nothing, so members and events whose organization has no\ncompany yet wait (skip) here; the real run below syncs organizations first.\n")
 }
 
 func describeKeys(d engine.Decision) string {
