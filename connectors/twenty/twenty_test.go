@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -516,13 +517,12 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t)
-			posts := 0
+			var posts atomic.Int64
 			f.before = func(w http.ResponseWriter, r *http.Request, n int) bool {
 				if r.Method != http.MethodPost {
 					return false
 				}
-				posts++
-				return tt.fault(w, r, posts)
+				return tt.fault(w, r, int(posts.Add(1)))
 			}
 			c := openTest(t, f.srv.URL, &rotatingResolver{value: "key-1"}, map[string]any{"timeout": "200ms"})
 			s := openPeople(t, c)
