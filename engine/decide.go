@@ -83,7 +83,8 @@ func (r *runner) create(it *item, w *worker) {
 		fields = it.fromRaw
 		base := r.flatten(fields, r.paths, false)
 		l.Base = base
-		r.setHashes(l, mapping.Hash(base), mapping.Hash(base))
+		h := mapping.Hash(base)
+		r.setHashes(l, h, h)
 	} else {
 		T := it.recs[sideIdx(r.to)]
 		raw, err := w.back.Map(*T)
@@ -224,8 +225,14 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 		base = nil
 	}
 	fromHash, toHash := r.hashes(l)
-	fromEcho := base != nil && fromHash != "" && mapping.Hash(fromVals) == fromHash
-	toEcho := base != nil && toHash != "" && mapping.Hash(toVals) == toHash
+	hf, ht := mapping.Hash(fromVals), mapping.Hash(toVals)
+	fromEcho := base != nil && fromHash != "" && hf == fromHash
+	toEcho := base != nil && toHash != "" && ht == toHash
+	if fromEcho && toEcho && it.restore == 0 && it.take == "" {
+		// Neither side changed since the last sync (the common case).
+		r.note(it, state.ActionSkip, "", "no change since the last sync (echo of our own write)", nil)
+		return
+	}
 	cf, ct := map[string]bool{}, map[string]bool{}
 	for _, p := range r.paths {
 		fv, inFrom := fromVals[p]
@@ -370,7 +377,7 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 
 	// Writes back to the from side (both-way pipelines), when a value from
 	// the to side won over what the from side holds.
-	newFromHash := mapping.Hash(fromVals)
+	newFromHash := hf
 	var fromDiff []state.FieldChange
 	if r.p.Direction == config.Both && w.back != nil {
 		needed := false
@@ -429,7 +436,11 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 
 	newBase := merged
 	nl := &state.Link{Pipeline: r.p.Name, SourceKey: l.SourceKey, SinkKey: l.SinkKey, Base: newBase}
-	r.setHashes(nl, newFromHash, mapping.Hash(merged))
+	newToHash := ht
+	if len(toDiff) > 0 {
+		newToHash = mapping.Hash(merged)
+	}
+	r.setHashes(nl, newFromHash, newToHash)
 	if it.newLink || !sameLink(l, nl) || it.take != "" {
 		it.linkOut = nl
 	}
