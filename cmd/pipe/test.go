@@ -87,6 +87,9 @@ func printTestResult(app *App, r mapping.TestResult, format string, verbose bool
 	}
 	if r.Passed() {
 		fmt.Fprintf(app.Stdout, "ok    %s: %s\n", r.Pipeline, r.Name)
+		for _, w := range r.Warnings {
+			fmt.Fprintf(app.Stdout, "      warning: %s\n", w)
+		}
 		if verbose && r.Output != nil {
 			for _, line := range outputLines(r.Output) {
 				fmt.Fprintf(app.Stdout, "      %s\n", line)
@@ -97,6 +100,9 @@ func printTestResult(app *App, r mapping.TestResult, format string, verbose bool
 	fmt.Fprintf(app.Stdout, "FAIL  %s: %s (%s)\n", r.Pipeline, r.Name, where)
 	for _, f := range r.Failures {
 		fmt.Fprintf(app.Stdout, "      %s\n", f)
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(app.Stdout, "      warning: %s\n", w)
 	}
 }
 

@@ -15,6 +15,7 @@ package functions
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -137,6 +138,17 @@ func (r *Registry) Options() []expr.Option {
 
 // calleePrefix starts the internal names of registered functions.
 const calleePrefix = "fn:"
+
+// PublicName returns the name a function is called by in expressions for a
+// callee name found in a compiled program's tree ("fn:sdg" gives "sdg"),
+// and whether it is a registered function's internal name.
+func (r *Registry) PublicName(callee string) (string, bool) {
+	name, ok := strings.CutPrefix(callee, calleePrefix)
+	if !ok || !r.Has(name) {
+		return "", false
+	}
+	return name, true
+}
 
 // showAs makes messages about a function use its public name.
 func showAs(internal, name string) expr.Option {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kelompok/pipe/config"
 	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/engine/functions"
 	"github.com/kelompok/pipe/engine/normalize"
 )
 
@@ -78,8 +79,9 @@ func (e *Evaluator) Filter(prog *vm.Program, rec connectors.Record) (bool, error
 // concurrent use: it reuses one expr VM. Give each worker its own with Clone,
 // which shares the compiled programs and costs two small allocations.
 type Mapper struct {
-	fields []field
-	ev     *Evaluator
+	fields   []field
+	ev       *Evaluator
+	warnings []string
 }
 
 type field struct {
@@ -90,6 +92,9 @@ type field struct {
 	// reads lists the sensitive fields the expressions read: their errors
 	// are reported without values.
 	reads []string
+	// sdgOf is the field an `sdg(field)` expression reads, to report the
+	// tags it leaves out.
+	sdgOf string
 }
 
 // New prepares a Mapper for m, whose programs must be compiled (config.Load
@@ -114,7 +119,7 @@ func New(m *config.Mapping, sensitive []string) (*Mapper, error) {
 		if r := readsSensitive(fm.Program, sensitive); len(r) > 0 {
 			return nil, fmt.Errorf("mapping: field %s reads sensitive field %s: sensitive fields are never mapped out; remove it from the expression (a `when` condition may test it)", fm.Target, strings.Join(r, ", "))
 		}
-		f := field{target: fm.Target, path: strings.Split(fm.Target, "."), prog: fm.Program, when: fm.WhenProgram}
+		f := field{target: fm.Target, path: strings.Split(fm.Target, "."), prog: fm.Program, when: fm.WhenProgram, sdgOf: sdgArgument(fm.Program)}
 		if fm.WhenProgram != nil {
 			f.reads = readsSensitive(fm.WhenProgram, sensitive)
 		}
@@ -126,6 +131,12 @@ func New(m *config.Mapping, sensitive []string) (*Mapper, error) {
 // Clone returns a Mapper sharing m's compiled mapping with its own VM, for
 // another worker.
 func (m *Mapper) Clone() *Mapper { return &Mapper{fields: m.fields, ev: NewEvaluator()} }
+
+// Warnings returns what the last Map noticed without rejecting the record,
+// such as SDG tags that `sdg(field)` could not read and left out:
+// `sdgTags: unknown SDG tags left out: "lingkungan"`. The slice is reused
+// by the next Map.
+func (m *Mapper) Warnings() []string { return m.warnings }
 
 // Targets returns the target paths of the mapping, in declaration order.
 func (m *Mapper) Targets() []string {
@@ -143,6 +154,7 @@ func (m *Mapper) Targets() []string {
 // failed target and no map.
 func (m *Mapper) Map(rec connectors.Record) (map[string]any, error) {
 	env := m.ev.Env(rec)
+	m.warnings = m.warnings[:0]
 	out := make(map[string]any, len(m.fields))
 	var rej *RejectError
 	for i := range m.fields {
@@ -168,6 +180,9 @@ func (m *Mapper) Map(rec connectors.Record) (map[string]any, error) {
 			continue
 		}
 		setPath(out, f.path, v)
+		if f.sdgOf != "" {
+			m.warnSDG(f, env[f.sdgOf])
+		}
 	}
 	if rej != nil {
 		return nil, rej
@@ -295,3 +310,50 @@ func memberPath(n *ast.MemberNode) string {
 type visitor func(ast.Node)
 
 func (v visitor) Visit(n *ast.Node) { v(*n) }
+
+// sdgArgument returns the field name when the program is `sdg(field)`.
+func sdgArgument(prog *vm.Program) string {
+	call, ok := prog.Node().(*ast.CallNode)
+	if !ok || len(call.Arguments) != 1 {
+		return ""
+	}
+	callee, ok := call.Callee.(*ast.IdentifierNode)
+	if !ok {
+		return ""
+	}
+	if name, ok := functions.Default.PublicName(callee.Value); !ok || name != "sdg" {
+		return ""
+	}
+	arg, ok := call.Arguments[0].(*ast.IdentifierNode)
+	if !ok {
+		return ""
+	}
+	return arg.Value
+}
+
+// warnSDG records the tags of v that sdg() left out.
+func (m *Mapper) warnSDG(f *field, v any) {
+	var tags []string
+	switch v := v.(type) {
+	case string:
+		tags = []string{v}
+	case []string:
+		tags = v
+	case []any:
+		for _, e := range v {
+			if s, ok := e.(string); ok {
+				tags = append(tags, s)
+			}
+		}
+	}
+	if len(tags) == 0 {
+		return
+	}
+	if _, unknown := normalize.SDGs(tags); len(unknown) > 0 {
+		q := make([]string, len(unknown))
+		for i, u := range unknown {
+			q[i] = fmt.Sprintf("%q", u)
+		}
+		m.warnings = append(m.warnings, fmt.Sprintf("%s: unknown SDG tags left out: %s", f.target, strings.Join(q, ", ")))
+	}
+}

@@ -1,7 +1,9 @@
 package mapping
 
 import (
+	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -247,4 +249,57 @@ func TestCloneIsIndependent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestWarningsForUnknownSDGTags(t *testing.T) {
+	m, err := New(mappingOf(t, [][3]string{{"sdgTags", "sdg(sdg_tags)", ""}, {"other", `sdg(["x"])`, ""}}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Map(member(map[string]any{"sdg_tags": []any{"SDG 4", "lingkungan", "Quality Education", "99"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !Equal(out["sdgTags"], []any{"SDG-04"}) {
+		t.Errorf("sdgTags = %v", out["sdgTags"])
+	}
+	want := `sdgTags: unknown SDG tags left out: "lingkungan", "99"`
+	if w := m.Warnings(); len(w) != 1 || w[0] != want {
+		t.Errorf("Warnings() = %q, want [%q]", w, want)
+	}
+	if _, err := m.Map(member(map[string]any{"sdg_tags": []any{"SDG 4"}})); err != nil || len(m.Warnings()) != 0 {
+		t.Errorf("warnings not reset: %q, %v", m.Warnings(), err)
+	}
+}
+
+// TestShippedOrganizationsMapping maps through the shipped organizations
+// pipeline as config.Load compiles it.
+func TestShippedOrganizationsMapping(t *testing.T) {
+	cfg, err := config.Load(context.Background(), filepath.Join("..", "..", "pipelines"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.Pipelines["organizations"]
+	m, err := New(p.Push, p.Sensitive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Map(connectors.Record{ID: "o-1", Fields: map[string]any{
+		"name": "Yayasan Maju", "website": "Maju.or.id/", "province": "jatim", "city": "surabaya",
+		"sdg_tags": []any{"4", "lingkungan"}, "claimed_by": "m-1",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]any{"domainName.primaryLinkUrl": "https://maju.or.id", "address.addressState": "Jawa Timur", "address.addressCity": "Kota Surabaya", "sdgTags": []any{"SDG-04"}} {
+		if got, _ := Get(out, path); !Equal(got, want) {
+			t.Errorf("%s = %v, want %v", path, got, want)
+		}
+	}
+	if w := m.Warnings(); len(w) != 1 || !strings.Contains(w[0], `"lingkungan"`) {
+		t.Errorf("Warnings() = %q", w)
+	}
+	if _, ok := Get(out, "claimedBy"); ok {
+		t.Error("the sensitive claimant was mapped")
+	}
 }

@@ -24,6 +24,9 @@ type TestResult struct {
 	Output map[string]any
 	// Rejected is the rejection reason, if the mapping rejected the record.
 	Rejected string
+	// Warnings are what the mapping noticed without rejecting the record
+	// (SDG tags it left out).
+	Warnings []string
 }
 
 // Passed reports whether the test passed.
@@ -103,6 +106,7 @@ func RunTest(p *config.Pipeline, t config.Test) TestResult {
 		return res
 	}
 	res.Output = out
+	res.Warnings = append([]string(nil), mp.Warnings()...)
 	if t.Reject != "" {
 		fail("mapped without rejection, want a rejection containing %q; output: %s", t.Reject, show(out))
 	}
