@@ -648,3 +648,54 @@ func TestSQLiteMixedTimeFormats(t *testing.T) {
 		t.Errorf("read order\n got %v\nwant %v", got, want)
 	}
 }
+
+// TestConcurrentUse: one connection serves readers and writers at once (as
+// several pipelines share it); every write lands and reads see whole rows.
+func TestConcurrentUse(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		d := setup(t, b, membersDDL, map[string]any{"members": membersStream()})
+		ctx := context.Background()
+		errs := make(chan error, 8)
+		for w := 0; w < 4; w++ {
+			go func(w int) {
+				s, err := d.conn.Stream(ctx, "members")
+				if err != nil {
+					errs <- err
+					return
+				}
+				for i := 0; i < 5; i++ {
+					var batch []connectors.Change
+					for j := 0; j < 5; j++ {
+						n := w*100 + i*10 + j
+						batch = append(batch, connectors.Change{Op: connectors.OpCreate, ID: uid(n), Fields: map[string]any{"full_name": fmt.Sprintf("Penulis %d", n), "created_at": t0}})
+					}
+					res, err := s.Write(ctx, batch)
+					if err == nil {
+						for _, r := range res {
+							if r.Err != nil {
+								err = r.Err
+							}
+						}
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+					if _, err := s.Read(ctx, connectors.ReadRequest{Limit: 7}); err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}(w)
+		}
+		for w := 0; w < 4; w++ {
+			if err := <-errs; err != nil {
+				t.Fatalf("concurrent use: %v", err)
+			}
+		}
+		if n := len(readAll(t, d.stream("members"), 13, true)); n != 100 {
+			t.Errorf("%d rows after 4 writers x 25 creates, want 100", n)
+		}
+	})
+}
