@@ -3,6 +3,7 @@ package secrets
 import (
 	"context"
 	"fmt"
+	"sync"
 )
 
 // Chain is the Resolver a program uses: it dispatches each reference to the
@@ -40,4 +41,28 @@ func (c Chain) Resolve(ctx context.Context, ref Ref) (Value, error) {
 		return Value{}, fmt.Errorf("secret %s: no %s secret provider is configured", ref, name)
 	}
 	return p.Resolve(ctx, ref)
+}
+
+// Default is the Resolver for a configuration directory: environment
+// variables, files relative to dir, and Vault configured from the
+// environment (VAULT_ADDR, VAULT_TOKEN, ...) with the default cache TTL. The
+// Vault client is created on the first Vault reference, so configurations
+// without one never need Vault settings.
+func Default(dir string) Chain {
+	return NewChain(dir, &lazyVault{})
+}
+
+// lazyVault creates the Vault provider on first use.
+type lazyVault struct {
+	once sync.Once
+	v    *Vault
+	err  error
+}
+
+func (l *lazyVault) Resolve(ctx context.Context, ref Ref) (Value, error) {
+	l.once.Do(func() { l.v, l.err = NewVault(VaultConfig{}) })
+	if l.err != nil {
+		return Value{}, fmt.Errorf("secret %s: %w", ref, l.err)
+	}
+	return l.v.Resolve(ctx, ref)
 }

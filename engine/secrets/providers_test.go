@@ -307,3 +307,29 @@ func TestParseRef(t *testing.T) {
 		t.Errorf("IsRef misclassifies")
 	}
 }
+
+// TestDefault: the default chain resolves env and file references without
+// any Vault settings, and Vault references from VAULT_ADDR/VAULT_TOKEN.
+func TestDefault(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "k"), []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("VAULT_ADDR", "")
+	t.Setenv("VAULT_TOKEN", "")
+	t.Setenv("PIPE_TEST_DEFAULT", "from-env")
+	c := secrets.Default(dir)
+	for ref, want := range map[secrets.Ref]string{{Env: "PIPE_TEST_DEFAULT"}: "from-env", {File: "k"}: "from-file"} {
+		if v, err := c.Resolve(ctx, ref); err != nil || v.Reveal() != want {
+			t.Errorf("Resolve(%s) = %q, %v", ref, v.Reveal(), err)
+		}
+	}
+	f, srv := newFakeVault(t)
+	t.Setenv("VAULT_ADDR", srv.URL)
+	t.Setenv("VAULT_TOKEN", f.token)
+	c = secrets.Default(dir)
+	if v, err := c.Resolve(ctx, secrets.Ref{Vault: &secrets.VaultRef{Path: "kv/twenty", Key: "apiKey"}}); err != nil || v.Reveal() != "v1-api-key" {
+		t.Errorf("vault through Default: %q, %v", v.Reveal(), err)
+	}
+}
