@@ -277,6 +277,11 @@ func readsSensitive(prog *vm.Program, sensitive []string) []string {
 			}
 		}
 	}))
+	if names["$env"] { // $env["national_id"], get($env, ...): any field may be read
+		out := append([]string(nil), sensitive...)
+		sort.Strings(out)
+		return out
+	}
 	var out []string
 	for _, s := range sensitive {
 		for name := range names {

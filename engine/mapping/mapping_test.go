@@ -161,6 +161,10 @@ func TestSensitiveFields(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "reads sensitive field national_id") {
 		t.Fatalf("New accepted a mapping of a sensitive field: %v", err)
 	}
+	// So is one that reaches it through $env.
+	if _, err := New(mappingOf(t, [][3]string{{"nik", `$env["national_id"]`, ""}}), []string{"national_id"}); err == nil {
+		t.Fatal("New accepted a mapping that reads a sensitive field through $env")
+	}
 	// A condition may test it, and its errors never show the value.
 	m, err := New(mappingOf(t, [][3]string{{"hasNik", "true", `email(national_id) != nil`}}), []string{"national_id"})
 	if err != nil {
