@@ -314,6 +314,7 @@ func memberPath(n *ast.MemberNode) string {
 
 type visitor func(ast.Node)
 
+// Visit implements ast.Visitor.
 func (v visitor) Visit(n *ast.Node) { v(*n) }
 
 // sdgArgument returns the field name when the program is `sdg(field)`.

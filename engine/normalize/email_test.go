@@ -123,3 +123,23 @@ func FuzzURL(f *testing.F) {
 		}
 	})
 }
+
+func TestTextHelpers(t *testing.T) {
+	for _, tc := range []struct{ in, squish, title string }{
+		{"  Jl.  Merdeka\t\nNo. 5 ", "Jl. Merdeka No. 5", "Jl. Merdeka No. 5"},
+		{"JAWA BARAT", "JAWA BARAT", "Jawa Barat"},
+		{"o'neil-smith", "o'neil-smith", "O'Neil-Smith"},
+		{"\u00a0budi\u00a0", "budi", "Budi"},
+		{"", "", ""},
+	} {
+		if got := Squish(tc.in); got != tc.squish {
+			t.Errorf("Squish(%q) = %q, want %q", tc.in, got, tc.squish)
+		}
+		if got := Title(tc.in); got != tc.title {
+			t.Errorf("Title(%q) = %q, want %q", tc.in, got, tc.title)
+		}
+	}
+	if got := Shape("Budi 0812-ÄB"); got != "Aaaa 9999-AA" {
+		t.Errorf("Shape = %q", got)
+	}
+}
