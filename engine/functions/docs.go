@@ -23,6 +23,10 @@ func (r *Registry) Markdown() []byte {
 	b.WriteString("Functions marked *normalizer* can also be named in a match rule " +
 		"(`match: [{source: \"email\", sink: \"emails.primaryEmail\", normalize: \"email\"}]`): both " +
 		"sides go through it before they are compared.\n\n")
+	b.WriteString("To add a function, register it in `engine/functions/builtin.go` with its signature, " +
+		"documentation and examples (the examples run as tests), then run " +
+		"`go generate ./engine/functions` to rewrite this page; a test fails while it is stale. " +
+		"`pipe test` runs the tests declared next to the pipelines with these functions.\n\n")
 	b.WriteString("| function | returns |\n|---|---|\n")
 	for _, f := range r.Functions() {
 		ret := f.Signature[strings.LastIndexByte(f.Signature, ')')+1:]
