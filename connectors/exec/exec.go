@@ -40,12 +40,19 @@ const ProtocolVersion = 1
 // maxLine is the longest response line accepted (64 MiB).
 const maxLine = 64 << 20
 
-// StreamConfig is one stream's declaration, from params.streams.<name>.
+// StreamConfig is one stream's declaration, from params.streams.<name>. The
+// program receives it too (in config.streams).
 type StreamConfig struct {
-	Key       string            `json:"key,omitempty"`
-	UpdatedAt string            `json:"updatedAt,omitempty"`
-	DeletedAt string            `json:"deletedAt,omitempty"`
-	Columns   map[string]string `json:"columns,omitempty"`
+	// Key is the field holding the record's key. Default "id".
+	Key string `json:"key,omitempty"`
+	// UpdatedAt and DeletedAt name the timestamp fields, converted to
+	// times when records come back.
+	UpdatedAt string `json:"updatedAt,omitempty"`
+	DeletedAt string `json:"deletedAt,omitempty"`
+	// Columns declares field types (uuid, text, int, float, bool,
+	// timestamp, text[], json) used to convert the JSON values the program
+	// returns.
+	Columns map[string]string `json:"columns,omitempty"`
 }
 
 // Open opens an "exec" connection. Params:

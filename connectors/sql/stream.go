@@ -81,6 +81,7 @@ func (c *conn) Stream(ctx context.Context, name string) (connectors.Stream, erro
 	if err != nil {
 		return nil, fmt.Errorf("stream %q: %w", name, err)
 	}
+	c.log.Debug("stream opened", "stream", name, "table", sc.Table, "columns", len(s.cols), "softDelete", sc.DeletedAt != "")
 	c.streams[name] = s
 	return s, nil
 }
