@@ -291,3 +291,33 @@ func TestDeletePolicies(t *testing.T) {
 		})
 	}
 }
+
+func TestFilterAndSensitiveFields(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		p := members(config.Push)
+		p.Filter.Source = "active"
+		p.Sensitive = []string{"nik"}
+		p.Push.Fields = append(p.Push.Fields, config.FieldMapping{Target: "nik", Expr: "nik"})
+		e := newEnv(t, open, p)
+		a := member("m1", "Ani", "ani@kelompok.id")
+		a.Fields["active"], a.Fields["nik"] = true, "3201012345678901"
+		b := member("m2", "Eko", "eko@kelompok.id")
+		b.Fields["active"] = false
+		e.src.S("members").Put(a, b)
+		res := e.runOK(engine.RunParams{KeepPlan: true})
+		if res.Counts.Created != 1 || res.Counts.Skipped != 1 {
+			t.Fatalf("counts %+v", res.Counts)
+		}
+		if _, ok := e.person("m1").Fields["nik"]; ok {
+			t.Fatal("a sensitive field was written to the sink")
+		}
+		audit, _ := e.store.AuditList(context.Background(), res.RunID)
+		plan, trail := fmt.Sprintf("%+v", res.Plan), fmt.Sprintf("%+v", audit)
+		if strings.Contains(plan, "3201012345678901") || strings.Contains(trail, "3201012345678901") {
+			t.Fatalf("a sensitive value reached the plan or the audit:\n%s\n%s", plan, trail)
+		}
+		if !strings.Contains(plan, "filtered out by the source filter") || !strings.Contains(trail, "filtered out") {
+			t.Fatalf("the filtered record is not explained:\n%s\n%s", plan, trail)
+		}
+	})
+}
