@@ -77,15 +77,15 @@ func (l *loader) explain(path []string, msgs []string) []string {
 	if len(alternatives) > 0 {
 		sort.Strings(alternatives)
 		alternatives = dedupe(alternatives)
-		got := user
-		if got == "" {
-			got = "this value"
+		got := "invalid value"
+		if user != "" {
+			got += " " + user
 		}
 		var msg string
 		if len(alternatives) == 1 {
-			msg = fmt.Sprintf("invalid value %s: want %s", got, alternatives[0])
+			msg = fmt.Sprintf("%s: want %s", got, alternatives[0])
 		} else {
-			msg = fmt.Sprintf("invalid value %s: want one of %s", got, strings.Join(alternatives, ", "))
+			msg = fmt.Sprintf("%s: want one of %s", got, strings.Join(alternatives, ", "))
 		}
 		out = append([]string{msg}, out...)
 	}

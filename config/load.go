@@ -180,6 +180,9 @@ func (l *loader) parseFiles() ([]*ast.File, error) {
 			l.addCUEError(err)
 			continue
 		}
+		if !l.checkStructure(f) {
+			continue
+		}
 		l.userFiles[name] = true
 		l.index.addFile(f)
 		files = append(files, f)
@@ -191,6 +194,125 @@ func (l *loader) parseFiles() ([]*ast.File, error) {
 		return nil, sortErrors(l.errs)
 	}
 	return files, nil
+}
+
+// checkStructure rejects two constructs that have no use in a
+// configuration and that send CUE v0.17's evaluator into an endless
+// recursion, killing the process with a stack overflow that no recover
+// can catch: expressions embedded at the top level of a file ("{pipelines}")
+// and references from a value to a struct that contains it
+// ("connections: twenty: connections").
+func (l *loader) checkStructure(f *ast.File) bool {
+	ok := true
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.EmbedDecl:
+			l.errorf(d.Pos(), nil, "an expression cannot stand alone at the top level of a file: declare fields (state:, server:, connections:, pipelines:) or definitions (#Name:)")
+			ok = false
+		case *ast.Comprehension:
+			l.errorf(d.Pos(), nil, "a comprehension cannot stand at the top level of a file: put it inside a field such as pipelines: { for ... }")
+			ok = false
+		}
+	}
+	if !l.checkCycles(nil, f.Decls) {
+		ok = false
+	}
+	return ok
+}
+
+// topLevel are the top-level fields of a configuration.
+var topLevel = map[string]bool{"state": true, "server": true, "connections": true, "pipelines": true}
+
+// checkCycles reports references to an enclosing struct in decls, which
+// sit at path.
+func (l *loader) checkCycles(path []string, decls []ast.Decl) bool {
+	ok := true
+	for _, d := range decls {
+		switch d := d.(type) {
+		case *ast.Field:
+			name, isName := labelName(d.Label)
+			if !isName {
+				name = "*"
+			}
+			if !l.checkCyclesExpr(append(append([]string(nil), path...), name), d.Value) {
+				ok = false
+			}
+		case *ast.EmbedDecl:
+			if !l.checkCyclesExpr(path, d.Expr) {
+				ok = false
+			}
+		case *ast.Comprehension:
+			if !l.checkCyclesExpr(path, d.Value) {
+				ok = false
+			}
+		}
+	}
+	return ok
+}
+
+func (l *loader) checkCyclesExpr(path []string, e ast.Expr) bool {
+	if e == nil {
+		return true
+	}
+	if s, isStruct := e.(*ast.StructLit); isStruct {
+		return l.checkCycles(path, s.Elts)
+	}
+	ok := true
+	ast.Walk(e, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.StructLit:
+			if !l.checkCycles(path, n.Elts) {
+				ok = false
+			}
+			return false
+		case *ast.Ident, *ast.SelectorExpr, *ast.IndexExpr:
+			ref := referencePath(n.(ast.Expr))
+			if len(ref) > 0 && topLevel[ref[0]] && len(ref) < len(path) && isPrefix(ref, path) {
+				l.errorf(n.Pos(), path, "refers to %s, which contains it: a value cannot contain itself; refer to a sibling field instead", strings.Join(ref, "."))
+				ok = false
+			}
+			return false
+		}
+		return true
+	}, nil)
+	return ok
+}
+
+// referencePath is the field path a reference names (connections.twenty),
+// nil when it is not a plain reference.
+func referencePath(e ast.Expr) []string {
+	switch e := e.(type) {
+	case *ast.Ident:
+		return []string{e.Name}
+	case *ast.SelectorExpr:
+		base := referencePath(e.X)
+		name, ok := labelName(e.Sel)
+		if base == nil || !ok {
+			return nil
+		}
+		return append(base, name)
+	case *ast.IndexExpr:
+		base := referencePath(e.X)
+		lit, ok := e.Index.(*ast.BasicLit)
+		if base == nil || !ok || lit.Kind != token.STRING {
+			return nil
+		}
+		key, err := strconv.Unquote(lit.Value)
+		if err != nil {
+			return nil
+		}
+		return append(base, key)
+	}
+	return nil
+}
+
+func isPrefix(prefix, path []string) bool {
+	for i, s := range prefix {
+		if path[i] != s && path[i] != "*" {
+			return false
+		}
+	}
+	return true
 }
 
 func unwrapPathError(err error) error {
