@@ -59,13 +59,20 @@ func (e *Evaluator) Eval(prog *vm.Program, rec connectors.Record) (any, error) {
 
 // Filter reports whether rec passes a filter program (config.Filter's
 // SourceProgram or SinkProgram). A nil program passes every record. A
-// result that is not a boolean is an error.
+// result that is not a boolean is an error; a value a function refuses is
+// described by its shape, not shown.
 func (e *Evaluator) Filter(prog *vm.Program, rec connectors.Record) (bool, error) {
 	if prog == nil {
 		return true, nil
 	}
 	out, err := e.Eval(prog, rec)
 	if err != nil {
+		// A filter may test any field, sensitive ones included: a refused
+		// value is described by its shape only.
+		var ne *normalize.Error
+		if errors.As(err, &ne) {
+			return false, fmt.Errorf("filter: %s", ne.Redacted())
+		}
 		return false, fmt.Errorf("filter: %s", exprMessage(err))
 	}
 	b, ok := out.(bool)

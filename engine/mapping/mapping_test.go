@@ -222,6 +222,10 @@ func TestFilter(t *testing.T) {
 			t.Errorf("Filter(%+v) = %v, %v; want %v", tc.rec, got, err, tc.want)
 		}
 	}
+	bad := compile(t, `email(national_id) != nil`, true).Program
+	if _, err := ev.Filter(bad, connectors.Record{Fields: map[string]any{"national_id": "3273 0123"}}); err == nil || strings.Contains(err.Error(), "3273") {
+		t.Errorf("filter error %v: want one without the value", err)
+	}
 	if ok, err := ev.Filter(nil, connectors.Record{}); !ok || err != nil {
 		t.Errorf("nil filter = %v, %v; want pass", ok, err)
 	}
