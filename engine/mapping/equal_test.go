@@ -68,6 +68,10 @@ func TestEqual(t *testing.T) {
 		if got := Equal(tc.a, tc.b); got != tc.want {
 			t.Errorf("Equal(%#v, %#v) = %v, want %v", tc.a, tc.b, got, tc.want)
 		}
+		// Hash agrees with Equal.
+		if same := Hash(map[string]any{"v": tc.a}) == Hash(map[string]any{"v": tc.b}); same != tc.want {
+			t.Errorf("Hash of %#v and %#v: same = %v, want %v", tc.a, tc.b, same, tc.want)
+		}
 	}
 }
 
