@@ -32,6 +32,7 @@ func (r *Registry) Markdown() []byte {
 		ret := f.Signature[strings.LastIndexByte(f.Signature, ')')+1:]
 		fmt.Fprintf(&b, "| [`%s`](#%s) | %s |\n", f.Name, anchor(f.Name), strings.TrimSpace(ret))
 	}
+	b.WriteString(testingSection)
 	for _, f := range r.Functions() {
 		fmt.Fprintf(&b, "\n## %s\n\n```\n%s\n```\n\n", f.Name, f.Signature)
 		if f.Normalize != nil {
@@ -71,3 +72,35 @@ func cell(s string) string {
 	}
 	return "`" + s + "`"
 }
+
+const testingSection = `
+## Testing mappings: pipe test
+
+Tests live next to the pipeline they exercise. Each maps one input record through the push
+(default) or pull mapping, after the pipeline's filter for that side, and checks either the
+fields given in ` + "`expect`" + ` (dotted paths or nested objects; fields not named are not
+checked; ` + "`null`" + ` means NULL or not mapped) or, with ` + "`reject`" + `, that the record is
+rejected with a reason containing that text. Input keys ` + "`id`" + `, ` + "`updatedAt`" + ` (RFC 3339)
+and ` + "`deleted`" + ` set the record's key, time and deleted flag.
+
+` + "```cue" + `
+pipelines: members: tests: [{
+	name: "messy contact details are normalized"
+	input: {full_name: "BAPAK BUDI SANTOSO, S.KOM.", email: " Budi@Mail.ID ", phone: "0812-3456-7890"}
+	expect: {
+		"name.firstName": "Budi"
+		name: lastName:   "Santoso"
+		"phones.primaryPhoneNumber": "81234567890"
+	}
+}, {
+	name: "an invalid email rejects the member"
+	input: {full_name: "Budi", email: "budi at mail"}
+	reject: "missing @"
+}]
+` + "```" + `
+
+` + "`pipe test [PIPELINE...]`" + ` prints one line per test (` + "`-v`" + ` adds the mapped fields,
+` + "`--format github`" + ` prints Actions annotations for failures) and exits 0 when all pass, 1
+when one fails, 2 when the configuration is invalid. Warnings (SDG tags ` + "`sdg`" + ` leaves out)
+are printed under the test.
+`
