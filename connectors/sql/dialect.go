@@ -47,6 +47,9 @@ type dialect interface {
 	// anyOf returns a condition true when expr equals one of vals (already
 	// converted with lookupValue), adding its arguments to args.
 	anyOf(expr string, vals []any, args []any) (string, []any)
+	// jsonPath returns the expression for the text at path inside the json
+	// column quoted, using parameter number n for the path.
+	jsonPath(quoted string, path []string, n int) (string, any)
 	// maxList is how many values one anyOf may carry (0: no limit).
 	maxList() int
 	// columns lists the table's columns from the catalog, in table order;

@@ -155,6 +155,10 @@ func (postgres) anyOf(expr string, vals []any, args []any) (string, []any) {
 	return fmt.Sprintf("%s = ANY(%s)", expr, postgres{}.param(len(args))), args
 }
 
+func (d postgres) jsonPath(quoted string, path []string, n int) (string, any) {
+	return fmt.Sprintf("(%s #>> %s::text[])", quoted, d.param(n)), path
+}
+
 func (postgres) columns(ctx context.Context, db querier, table []string) ([]column, error) {
 	const q = `SELECT a.attname, format_type(a.atttypid, a.atttypmod)
 FROM pg_catalog.pg_attribute a

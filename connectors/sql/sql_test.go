@@ -464,6 +464,13 @@ func TestSecondSchema(t *testing.T) {
 		if err != nil || len(found) != 1 {
 			t.Fatalf("Find by \"kota asal\": %v, %d records", err, len(found))
 		}
+		// A dotted path into a json column.
+		for field, value := range map[string]string{"profil.hobi": "membaca", "profil.anak": "2"} {
+			found, err = s.Find(ctx, field, []string{value, "berenang"})
+			if err != nil || !reflect.DeepEqual(ids(found), []string{"A-001"}) {
+				t.Errorf("Find(%s = %s) = %v, %v; want A-001", field, value, ids(found), err)
+			}
+		}
 
 		// A create whose surel exists upserts onto the existing row and
 		// reports that row's key.

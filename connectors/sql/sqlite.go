@@ -158,6 +158,16 @@ func (d sqliteDialect) anyOf(expr string, vals []any, args []any) (string, []any
 	return fmt.Sprintf("%s IN (%s)", expr, strings.Join(ps, ", ")), args
 }
 
+func (d sqliteDialect) jsonPath(quoted string, path []string, n int) (string, any) {
+	var b strings.Builder
+	b.WriteString("$")
+	for _, p := range path {
+		b.WriteString(".")
+		b.WriteString(strconv.Quote(p))
+	}
+	return fmt.Sprintf("CAST(json_extract(%s, %s) AS TEXT)", quoted, d.param(n)), b.String()
+}
+
 func (sqliteDialect) columns(ctx context.Context, db querier, table []string) ([]column, error) {
 	schema, name := "main", table[0]
 	if len(table) == 2 {

@@ -292,7 +292,7 @@ func (s *stream) Read(ctx context.Context, req connectors.ReadRequest) (connecto
 
 // Get returns the records with the given keys, soft-deleted ones included.
 func (s *stream) Get(ctx context.Context, ids []string) ([]connectors.Record, error) {
-	recs, err := s.match(ctx, s.quotedKey, s.key, ids)
+	recs, err := s.match(ctx, s.quotedKey, nil, s.key, ids)
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: get by %s: %w", s.name, s.cfg.Key, err)
 	}
@@ -300,9 +300,12 @@ func (s *stream) Get(ctx context.Context, ids []string) ([]connectors.Record, er
 }
 
 // Find returns the records whose field equals one of values, compared
-// through the field's lookup expression when one is configured.
+// through the field's lookup expression when one is configured. A dotted
+// field whose first part is a json column compares the value at that path,
+// as text ("profil.email").
 func (s *stream) Find(ctx context.Context, field string, values []string) ([]connectors.Record, error) {
 	expr, col := "", column{Type: TypeText}
+	var exprArgs []any
 	if l, ok := s.cfg.Lookup[field]; ok {
 		expr = "(" + l + ")"
 	} else if c, ok := s.byName[field]; ok {
@@ -310,17 +313,22 @@ func (s *stream) Find(ctx context.Context, field string, values []string) ([]con
 			return nil, fmt.Errorf("stream %s: cannot find by %s, a %s column; configure a lookup expression for it", s.name, field, c.Type)
 		}
 		expr, col = quoteIdent(field), c
+	} else if name, path, ok := strings.Cut(field, "."); ok && s.byName[name].Type == TypeJSON {
+		exprArgs = []any{nil}
+		expr, exprArgs[0] = s.d.jsonPath(quoteIdent(name), strings.Split(path, "."), 1)
 	} else {
 		return nil, fmt.Errorf("stream %s: cannot find by %q: it is neither a column of %s nor a configured lookup", s.name, field, s.cfg.Table)
 	}
-	recs, err := s.match(ctx, expr, col, values)
+	recs, err := s.match(ctx, expr, exprArgs, col, values)
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: find by %s: %w", s.name, field, err)
 	}
 	return recs, nil
 }
 
-func (s *stream) match(ctx context.Context, expr string, col column, values []string) ([]connectors.Record, error) {
+// match selects the rows where expr (whose own parameters are exprArgs,
+// numbered from 1) equals one of values, converted for col.
+func (s *stream) match(ctx context.Context, expr string, exprArgs []any, col column, values []string) ([]connectors.Record, error) {
 	seen := map[string]bool{}
 	var vals []any
 	for _, v := range values {
@@ -339,7 +347,7 @@ func (s *stream) match(ctx context.Context, expr string, col column, values []st
 	}
 	for start := 0; start < len(vals); start += chunk {
 		end := min(start+chunk, len(vals))
-		cond, args := s.d.anyOf(expr, vals[start:end], nil)
+		cond, args := s.d.anyOf(expr, vals[start:end], append([]any(nil), exprArgs...))
 		q := fmt.Sprintf("SELECT %s FROM %s%s ORDER BY %s, %s", s.selectList, s.table, s.where(cond), s.sortExpr, s.quotedKey)
 		var err error
 		if out, err = s.selectRows(ctx, s.db, q, args, out); err != nil {
