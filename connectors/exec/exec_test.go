@@ -188,6 +188,36 @@ func TestCrashRestarts(t *testing.T) {
 	}
 }
 
+// TestCancelledCallRestarts: a call whose context ends while the plugin is
+// busy fails with the context's error, the plugin is killed, and the next
+// call starts a fresh one.
+func TestCancelledCallRestarts(t *testing.T) {
+	c := open(t, nil)
+	s, err := c.Stream(context.Background(), "people")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// The plugin never answers __hang, so whenever the cancel
+		// lands, the call is waiting for it (or not sent yet, which
+		// fails the same way).
+		time.Sleep(100 * time.Millisecond)
+		cancel()
+	}()
+	_, err = s.Find(ctx, "__hang", []string{"x"})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("hung call: err = %v, want context.Canceled", err)
+	}
+	p, err := s.Read(context.Background(), connectors.ReadRequest{})
+	if err != nil || len(p.Records) != 3 {
+		t.Fatalf("read after cancel: %v, %v", p, err)
+	}
+	if n := c.Starts(); n != 2 {
+		t.Errorf("starts = %d, want 2 (killed and restarted)", n)
+	}
+}
+
 // TestEnvFromSecret: env values may be secret references; the plugin sees
 // the resolved value.
 func TestEnvFromSecret(t *testing.T) {

@@ -5,8 +5,9 @@
 //
 // Its streams are those of the connection's config (config.streams), plus
 // the one named by the environment variable MEMPLUGIN_EXTRA_STREAM; initial
-// records come from config.seed.{stream}. To let tests exercise crashes, a
-// find on the field "__crash" makes it exit with status 3.
+// records come from config.seed.{stream}. To let tests exercise failures, a
+// find on the field "__crash" makes it exit with status 3, and one on
+// "__hang" never answers.
 package main
 
 import (
@@ -147,6 +148,9 @@ func (s store) handle(req request) (any, *rpcError) {
 		if p.Field == "__crash" {
 			fmt.Fprintln(os.Stderr, "memplugin: crashing as asked")
 			os.Exit(3)
+		}
+		if p.Field == "__hang" {
+			time.Sleep(time.Hour)
 		}
 		want := map[string]bool{}
 		for _, v := range p.Values {
