@@ -21,8 +21,43 @@ var (
 // secretFields are the field names that hold a #Secret.
 var secretFields = map[string]bool{"apiKey": true, "webhookSecret": true, "adminToken": true, "url": true}
 
-// secretHint is the message for a secret given as anything but a reference.
-const secretHint = `a secret must be a reference to where it is kept, not the value: write {env: "TWENTY_API_KEY"}, {file: "/run/secrets/twenty_api_key"} or {vault: {path: "secret/data/pipe", key: "twenty_api_key"}}`
+// secretHint says how to write the secret at path (or at its parent):
+// its variable name is derived from the path, e.g. TWENTY_API_KEY for
+// connections.twenty.apiKey.
+func secretHint(path []string) string {
+	name := "TWENTY_API_KEY"
+	switch {
+	case len(path) >= 3 && path[0] == "connections":
+		name = envName(path[1]) + "_" + envName(path[2])
+	case len(path) >= 2 && path[0] == "state":
+		name = "PIPE_STATE_DATABASE_URL"
+	case len(path) >= 2 && path[0] == "server":
+		name = "PIPE_" + envName(path[1])
+	}
+	lower := strings.ToLower(name)
+	return fmt.Sprintf(`a secret must be a reference to where it is kept, not the value: write {env: %q}, {file: "/run/secrets/%s"} or {vault: {path: "secret/data/pipe", key: %q}}`, name, lower, lower)
+}
+
+// envName turns a camelCase or kebab-case name into UPPER_SNAKE_CASE.
+func envName(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r >= 'A' && r <= 'Z':
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			b.WriteRune(r)
+		case r >= 'a' && r <= 'z':
+			b.WriteRune(r - 'a' + 'A')
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
 
 // explain turns the CUE messages of one path into messages that say what
 // to do.
@@ -59,9 +94,9 @@ func (l *loader) explain(path []string, msgs []string) []string {
 	}
 	if secret {
 		if user != "" && strings.HasPrefix(user, `"`) {
-			return append([]string{"a secret cannot be a plain string; " + secretHint}, out...)
+			return append([]string{"a secret cannot be a plain string; " + secretHint(path)}, out...)
 		}
-		return append([]string{"invalid secret reference; " + secretHint}, out...)
+		return append([]string{"invalid secret reference; " + secretHint(path)}, out...)
 	}
 	bounded := false
 	for _, m := range out {
@@ -114,7 +149,7 @@ func (l *loader) explainOne(path []string, m string) string {
 	}
 	switch {
 	case m == "field not allowed" && secretFields[parent]:
-		return fmt.Sprintf("unknown secret source %q; %s", last, secretHint)
+		return fmt.Sprintf("unknown secret source %q; %s", last, secretHint(path))
 	case m == "field not allowed":
 		return fmt.Sprintf("unknown field %q: remove it or correct its spelling (the fields are listed in docs/configuration.md)", last)
 	case m == "field is required but not present":
@@ -125,7 +160,7 @@ func (l *loader) explainOne(path []string, m string) string {
 	case reIncomplete.MatchString(m):
 		want := reIncomplete.FindStringSubmatch(m)[1]
 		if strings.Contains(want, "env!:") {
-			return "required secret is missing: add it; " + secretHint
+			return "required secret is missing: add it; " + secretHint(path)
 		}
 		return fmt.Sprintf("no concrete value (want %s): give it a value", describe(want))
 	}

@@ -57,6 +57,13 @@ func TestBadCorpus(t *testing.T) {
 				}
 			}
 			got := render(dir, errs)
+			// Secrets written as plain strings in the corpus must not be
+			// echoed back.
+			for _, secret := range []string{"hunter2", "eyJhbGciOiJIUzI1NiJ9"} {
+				if strings.Contains(got, secret) {
+					t.Errorf("an error message repeats a secret value:\n%s", got)
+				}
+			}
 			wantFile := filepath.Join(dir, "expected.txt")
 			if *update {
 				if err := os.WriteFile(wantFile, []byte(got), 0o644); err != nil {
