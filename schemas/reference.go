@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"cuelang.org/go/cue/ast"
@@ -24,6 +25,7 @@ func Reference() (string, error) {
 	b.WriteString("below, embedded in the binary, and may use the schema's definitions (`#Secret`, `#Pipeline`, ...)\n")
 	b.WriteString("by name. `pipe validate` checks a directory; `pipe show NAME` prints a resolved pipeline.\n\n")
 	b.WriteString("Notation: `field!` is required, `field?` optional, `*x | y` means x is the default.\n")
+	b.WriteString(validationDoc)
 	for _, f := range Files() {
 		file, err := parser.ParseFile(f.Name, f.Source, parser.ParseComments)
 		if err != nil {
@@ -55,7 +57,75 @@ func Reference() (string, error) {
 			fmt.Fprintf(&b, "`%s: %s`\n", name, oneLine(field.Value))
 		}
 	}
+	writeCatalog(&b)
 	return b.String(), nil
+}
+
+const validationDoc = `
+## Validation
+
+` + "`pipe validate`" + ` (and every command that loads the configuration) reports every problem at
+once, one per line, as ` + "`file:line:col: path: message`" + `; the message says what to do. With
+` + "`--format github`" + ` the same problems are printed as GitHub Actions annotations. Exit status: 0
+valid, 1 invalid, 2 usage error. Validation needs no network, database or secret value: secret
+fields are checked to be references (` + "`{env: NAME}`, `{file: PATH}`, `{vault: {path, key}}`" + `),
+never read.
+
+Beyond the schemas below, the loader checks that every ` + "`source`/`sink`" + ` names a declared
+connection and stream, that pipeline and connection names are not declared in two files, that
+` + "`dependsOn`" + ` names pipelines and has no cycle, that every duration parses (` + "`\"90s\"`, `\"15m\"`" + `),
+that each direction synced has its mapping, that mapping targets, match fields, sensitive fields
+and owned fields exist on their stream, that normalizers exist, and it compiles every expression
+(mappings, ` + "`when`" + `, filters) with expr against the stream's typed fields and the functions of
+docs/functions.md.
+
+Expressions see the record's fields by name, typed from the stream's declaration:
+
+| column type | expression type |
+|---|---|
+| uuid, text | string |
+| int | int |
+| float | float |
+| bool | bool |
+| timestamp | time |
+| text[] | list |
+| json | map (any key) |
+
+plus ` + "`id`" + ` (string), ` + "`updatedAt`" + ` (time) and ` + "`deleted`" + ` (bool). Twenty streams need no
+declaration: their fields come from the catalog at the end of this page, plus the connection's
+` + "`customFields`" + `. Composite fields are nested: ` + "`name.firstName`" + `.
+
+Tip: write expressions that contain double quotes as raw strings, ` + "`#\"status != \"draft\"\"#`" + `.
+`
+
+// writeCatalog lists the built-in Twenty catalog.
+func writeCatalog(b *strings.Builder) {
+	c := Twenty()
+	b.WriteString("\n## Twenty catalog (schemas/twenty/catalog.json)\n\n")
+	b.WriteString("Mapping targets and match fields on a Twenty stream must be among these (or declared in\n`customFields`). Every object also has: ")
+	b.WriteString(strings.Join(sortedKeys(c.Common), ", "))
+	b.WriteString(".\n\n| object | fields |\n|---|---|\n")
+	for _, plural := range c.Plurals() {
+		o := c.Objects[plural]
+		var fields []string
+		for _, name := range sortedKeys(o.Fields) {
+			fields = append(fields, fmt.Sprintf("%s %s", name, o.Fields[name]))
+		}
+		fmt.Fprintf(b, "| %s | %s |\n", plural, strings.Join(fields, ", "))
+	}
+	b.WriteString("\n| composite type | sub-fields |\n|---|---|\n")
+	for _, t := range sortedKeys(c.Composites) {
+		fmt.Fprintf(b, "| %s | %s |\n", t, strings.Join(sortedKeys(c.Composites[t]), ", "))
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // writeFields lists the fields of a struct, recursing into nested structs,
