@@ -143,6 +143,7 @@ func TestIdentityMatchLinksAndReportsAmbiguity(t *testing.T) {
 			member("m1", "Siti", "SITI@kelompok.id "),
 			member("m2", "Agus", "agus@kelompok.id"),
 			member("m3", "Dewi", "dewi@kelompok.id"),
+			member("m4", "Dewi K.", "Dewi@Kelompok.id"), // same person as m3, no match yet
 		)
 		e.snk.S("people").Put(
 			connectors.Record{ID: "p-siti", Fields: map[string]any{"emails": map[string]any{"primaryEmail": "siti@kelompok.id"}, "jobTitle": "Bendahara"}},
@@ -150,7 +151,7 @@ func TestIdentityMatchLinksAndReportsAmbiguity(t *testing.T) {
 			connectors.Record{ID: "p-agus2", Fields: map[string]any{"emails": map[string]any{"primaryEmail": "agus@kelompok.id"}}},
 		)
 		res := e.run(engine.RunParams{KeepPlan: true})[0]
-		if res.Counts.Created != 1 || res.Counts.Rejected != 1 || res.Status != state.RunPartial {
+		if res.Counts.Created != 1 || res.Counts.Rejected != 2 || res.Status != state.RunPartial {
 			t.Fatalf("counts %+v status %s", res.Counts, res.Status)
 		}
 		links, _ := e.store.LinksBySource(context.Background(), "members", []string{"m1", "m2"})
@@ -163,12 +164,20 @@ func TestIdentityMatchLinksAndReportsAmbiguity(t *testing.T) {
 			t.Fatalf("matched record's jobTitle = %v", got)
 		}
 		rejects, _ := e.store.Rejects(context.Background(), "members")
-		if len(rejects) != 1 || rejects[0].Key != "m2" || !strings.Contains(rejects[0].Reason, "ambiguous") ||
-			!strings.Contains(rejects[0].Reason, "p-agus1") || !strings.Contains(rejects[0].Reason, "p-agus2") {
+		if len(rejects) != 2 || rejects[0].Key != "m2" || !strings.Contains(rejects[0].Reason, "ambiguous") ||
+			!strings.Contains(rejects[0].Reason, "p-agus1") || !strings.Contains(rejects[0].Reason, "p-agus2") ||
+			rejects[1].Key != "m4" || !strings.Contains(rejects[1].Reason, "same email") {
 			t.Fatalf("rejects = %+v", rejects)
 		}
 		if e.snk.S("people").Len() != 4 {
 			t.Fatalf("sink holds %d records, want 4 (one created)", e.snk.S("people").Len())
+		}
+		// Next run: m4 now matches the person created for m3, which is
+		// linked: reported, not duplicated.
+		e.run(engine.RunParams{})
+		rejects, _ = e.store.Rejects(context.Background(), "members")
+		if e.snk.S("people").Len() != 4 || len(rejects) != 2 || !strings.Contains(rejects[1].Reason, "already linked to source record m3") {
+			t.Fatalf("second run: %d people, rejects %+v", e.snk.S("people").Len(), rejects)
 		}
 	})
 }

@@ -232,6 +232,7 @@ func (r *runner) match(ctx context.Context, items []*item, side string) error {
 		}
 		pending = next
 	}
+	r.sameBatchCreates(pending, side)
 	if len(cand) == 0 {
 		return nil
 	}
@@ -286,6 +287,42 @@ func (r *runner) match(ctx context.Context, items []*item, side string) error {
 		it.link, it.newLink = l, true
 	}
 	return nil
+}
+
+// sameBatchCreates keeps two records of one batch that no rule matched,
+// but that share an identity value, from both being created: the first (in
+// read order) is created, the others are rejected and retried next run, when
+// they match the created record (and are then reported as already linked).
+func (r *runner) sameBatchCreates(pending []*item, side string) {
+	if len(pending) < 2 {
+		return
+	}
+	si := sideIdx(side)
+	first := map[string]*item{}
+	for _, it := range pending {
+		for _, rule := range r.p.Match {
+			ours := rule.Source
+			if side == config.SideSink {
+				ours = rule.Sink
+			}
+			v, _ := mapping.Get(it.recs[si].Fields, ours)
+			n := text(v)
+			if norm, err := r.e.cfg.Mappers.Normalizer(rule.Normalize); err == nil && norm != nil && n != "" {
+				if n, err = norm(n); err != nil {
+					n = ""
+				}
+			}
+			if n == "" {
+				continue
+			}
+			k := ours + "\x00" + n
+			if f, ok := first[k]; ok && f != it {
+				it.reject = fmt.Sprintf("same %s (%q) as %s record %s read in the same batch; retried on the next run, after that one is synced", ours, n, side, f.key)
+				break
+			}
+			first[k] = it
+		}
+	}
 }
 
 // recoverIntents settles the creates a crashed run left behind: a target
