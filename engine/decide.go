@@ -224,6 +224,11 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 	if it.newLink {
 		base = nil
 	}
+	if base != nil && it.restore == 0 && it.take == "" && sameAsBase(fromVals, toVals, base, r.paths) {
+		// Neither side changed since the last sync (the common case).
+		r.note(it, state.ActionSkip, "", "no change since the last sync (echo of our own write)", nil)
+		return
+	}
 	fromHash, toHash := r.hashes(l)
 	hf, ht := mapping.Hash(fromVals), mapping.Hash(toVals)
 	fromEcho := base != nil && fromHash != "" && hf == fromHash
@@ -479,6 +484,21 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 	default:
 		r.note(it, state.ActionSkip, "", "no field to write", nil)
 	}
+}
+
+// sameAsBase reports whether both sides hold the base values on every
+// compared path (fields the from side does not map are not compared there).
+func sameAsBase(fromVals, toVals, base map[string]any, paths []string) bool {
+	for _, p := range paths {
+		b := base[p]
+		if fv, ok := fromVals[p]; ok && !mapping.Equal(fv, b) {
+			return false
+		}
+		if !mapping.Equal(toVals[p], b) {
+			return false
+		}
+	}
+	return true
 }
 
 func sameLink(a, b *state.Link) bool {
