@@ -196,12 +196,13 @@ func (l *loader) parseFiles() ([]*ast.File, error) {
 	return files, nil
 }
 
-// checkStructure rejects two constructs that have no use in a
-// configuration and that send CUE v0.17's evaluator into an endless
-// recursion, killing the process with a stack overflow that no recover
-// can catch: expressions embedded at the top level of a file ("{pipelines}")
-// and references from a value to a struct that contains it
-// ("connections: twenty: connections").
+// checkStructure rejects constructs that have no use in a configuration
+// and that send CUE v0.17's evaluator into an endless recursion, killing
+// the process with a stack overflow that no recover can catch (found by
+// FuzzLoad): expressions embedded at the top level of a file
+// ("{pipelines}"), references to a whole section outside a for clause
+// ("pipelines: members: connections"), and references from a value to a
+// struct that contains it ("connections: twenty: connections.twenty").
 func (l *loader) checkStructure(f *ast.File) bool {
 	ok := true
 	for _, d := range f.Decls {
@@ -265,9 +266,14 @@ func (l *loader) checkCyclesExpr(path []string, e ast.Expr) bool {
 				ok = false
 			}
 			return false
+		case *ast.ForClause:
+			return false // iterating over a section is fine
 		case *ast.Ident, *ast.SelectorExpr, *ast.IndexExpr:
 			ref := referencePath(n.(ast.Expr))
-			if len(ref) > 0 && topLevel[ref[0]] && len(ref) < len(path) && isPrefix(ref, path) {
+			if len(ref) == 1 && topLevel[ref[0]] && len(path) > 0 {
+				l.errorf(n.Pos(), path, "refers to the whole %s section: refer to one of its entries instead (e.g. %s.NAME)", ref[0], ref[0])
+				ok = false
+			} else if len(ref) > 0 && topLevel[ref[0]] && len(ref) < len(path) && isPrefix(ref, path) {
 				l.errorf(n.Pos(), path, "refers to %s, which contains it: a value cannot contain itself; refer to a sibling field instead", strings.Join(ref, "."))
 				ok = false
 			}
