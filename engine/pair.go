@@ -18,12 +18,11 @@ import (
 
 // item is one record pair on its way through a run.
 type item struct {
-	origin  string // side the record was read from
-	key     string // its key there
-	pos     connectors.Position
-	cursor  bool   // read from the change feed: the cursor passes it when done
-	retried bool   // re-read for an open reject or a resolved conflict
-	take    string // a manual conflict's resolution to apply: source or sink
+	origin string // side the record was read from
+	key    string // its key there
+	pos    connectors.Position
+	cursor bool   // read from the change feed: the cursor passes it when done
+	take   string // a manual conflict's resolution to apply: source or sink
 
 	recs    [2]*connectors.Record // source, sink (nil: absent)
 	link    *state.Link

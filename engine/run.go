@@ -387,7 +387,7 @@ func (r *runner) ref(side string) config.StreamRef {
 func (r *runner) retry(ctx context.Context, open []state.Reject) error {
 	var items []*item
 	for _, rj := range open {
-		items = append(items, &item{origin: rj.Side, key: rj.Key, retried: true})
+		items = append(items, &item{origin: rj.Side, key: rj.Key})
 	}
 	conflicts, err := r.store.Conflicts(ctx, r.p.Name, true)
 	if err != nil {
@@ -396,7 +396,7 @@ func (r *runner) retry(ctx context.Context, open []state.Reject) error {
 	for _, c := range conflicts {
 		// A resolution applies once: the run that applies it marks it.
 		if c.Resolution != "" && c.AppliedAt == nil {
-			items = append(items, &item{origin: config.SideSource, key: c.SourceKey, retried: true, take: c.Resolution, conflictID: c.ID})
+			items = append(items, &item{origin: config.SideSource, key: c.SourceKey, take: c.Resolution, conflictID: c.ID})
 		}
 	}
 	r.retrying = true
