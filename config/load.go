@@ -64,6 +64,7 @@ type loader struct {
 	suppressed []string
 }
 
+// errorf records a problem at pos about the value at path.
 func (l *loader) errorf(pos token.Pos, path []string, format string, args ...any) {
 	l.errs = append(l.errs, Error{Pos: l.position(pos), Path: formatPath(path), Msg: fmt.Sprintf(format, args...)})
 }
@@ -391,7 +392,7 @@ func (l *loader) addCUEError(err error) {
 		}
 		format, args := e.Msg()
 		msg := fmt.Sprintf(format, args...)
-		if len(path) == 0 && strings.Contains(msg, "expected") || strings.Contains(msg, "not terminated") {
+		if len(path) == 0 && (strings.Contains(msg, "expected") || strings.Contains(msg, "not terminated")) {
 			msg += ": fix the CUE syntax here"
 		}
 		var pos Pos
