@@ -101,7 +101,7 @@ func (r *runner) pair(ctx context.Context, items []*item, side string) error {
 			otherKeys = append(otherKeys, r.linkKeys(&l)[oi])
 			continue
 		}
-		if o := it.recs[sideIdx(side)]; o != nil && !o.Deleted {
+		if o := it.recs[sideIdx(side)]; o != nil && !o.Deleted && it.reject == "" && !it.filtered {
 			unknown = append(unknown, it)
 		}
 	}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/sourcegraph/conc/iter"
 	"github.com/sourcegraph/conc/panics"
+	"github.com/sourcegraph/conc/stream"
 
 	"github.com/kelompok/pipe/config"
 	"github.com/kelompok/pipe/connectors"
@@ -331,8 +333,24 @@ func (r *runner) readChanges(ctx context.Context, side string) error {
 		}
 	}
 	st := r.streams[sideIdx(side)]
-	blocked := false
-	for r.readLeft != 0 {
+	// Transform in parallel, apply in order: while one batch is paired,
+	// decided and applied (stream callbacks, in read order, one at a time),
+	// the next pages are read and mapped. Pairing, identity matching and
+	// ref resolution stay in the ordered part, so they see every earlier
+	// batch's writes.
+	var (
+		mu      sync.Mutex
+		failure error
+		blocked bool
+	)
+	failed := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		return failure
+	}
+	s := stream.New().WithMaxGoroutines(2)
+	var readErr error
+	for r.readLeft != 0 && failed() == nil {
 		limit := r.batchSize()
 		if r.readLeft > 0 && r.readLeft < limit {
 			limit = r.readLeft
@@ -345,8 +363,9 @@ func (r *runner) readChanges(ctx context.Context, side string) error {
 			err = fmt.Errorf("connector panicked: %w", rec.AsError())
 		}
 		if err != nil {
-			return fmt.Errorf("reading changes of %s (%s side of %q) after %s/%s: %w",
+			readErr = fmt.Errorf("reading changes of %s (%s side of %q) after %s/%s: %w",
 				r.ref(side), side, r.p.Name, after.UpdatedAt.Format(time.RFC3339Nano), after.ID, err)
+			break
 		}
 		if len(page.Records) > limit {
 			page.Records = page.Records[:limit]
@@ -365,14 +384,31 @@ func (r *runner) readChanges(ctx context.Context, side string) error {
 			r.readLeft -= len(items)
 		}
 		after = items[len(items)-1].pos
-		if blocked, err = r.process(ctx, items, side, blocked); err != nil {
-			return err
-		}
+		s.Go(func() stream.Callback {
+			if side == r.from {
+				r.mapAll(items) // the read records are the ones mapped
+			}
+			return func() {
+				if failed() != nil {
+					return
+				}
+				var err error
+				if blocked, err = r.process(ctx, items, side, blocked); err != nil {
+					mu.Lock()
+					failure = err
+					mu.Unlock()
+				}
+			}
+		})
 		if !page.More {
 			break
 		}
 	}
-	return nil
+	s.Wait()
+	if err := failed(); err != nil {
+		return err
+	}
+	return readErr
 }
 
 func (r *runner) ref(side string) config.StreamRef {
@@ -498,7 +534,7 @@ func (r *runner) mapAll(items []*item) {
 	fi := sideIdx(r.from)
 	iter.Iterator[*item]{MaxGoroutines: r.nworkers}.ForEach(items, func(itp **item) {
 		it := *itp
-		if it.reject != "" {
+		if it.reject != "" || it.filtered || it.fromRaw != nil {
 			return
 		}
 		w := <-r.workers
