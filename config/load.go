@@ -208,6 +208,15 @@ func (l *loader) checkStructure(f *ast.File) bool {
 	ok := true
 	for _, d := range f.Decls {
 		switch d := d.(type) {
+		case *ast.Field:
+			name, isName := labelName(d.Label)
+			if _, isIdent := d.Label.(*ast.Ident); isIdent && (strings.HasPrefix(name, "_") || strings.HasPrefix(name, "#")) {
+				continue // a hidden field or definition: the user's own helper
+			}
+			if isName && !topLevel[name] {
+				l.errorf(d.Label.Pos(), []string{name}, "unknown section %q: the top level has state, server, connections and pipelines%s; name helpers #Name (a definition) or _name (hidden)", name, suggest(name))
+				ok = false
+			}
 		case *ast.EmbedDecl:
 			l.errorf(d.Pos(), nil, "an expression cannot stand alone at the top level of a file: declare fields (state:, server:, connections:, pipelines:) or definitions (#Name:)")
 			ok = false
@@ -220,6 +229,20 @@ func (l *loader) checkStructure(f *ast.File) bool {
 		ok = false
 	}
 	return ok
+}
+
+// suggest returns ` (did you mean "x"?)` for a misspelled section name.
+func suggest(name string) string {
+	lower := strings.TrimSuffix(strings.ToLower(name), "s")
+	if len(lower) < 3 {
+		return ""
+	}
+	for _, s := range []string{"connections", "pipelines", "server", "state"} {
+		if strings.HasPrefix(s, lower) || strings.HasPrefix(lower, strings.TrimSuffix(s, "s")) {
+			return fmt.Sprintf(" (did you mean %q?)", s)
+		}
+	}
+	return ""
 }
 
 // topLevel are the top-level fields of a configuration.
