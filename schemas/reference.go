@@ -71,7 +71,8 @@ valid, 1 invalid, 2 usage error. Validation needs no network, database or secret
 fields are checked to be references (` + "`{env: NAME}`, `{file: PATH}`, `{vault: {path, key}}`" + `),
 never read.
 
-Beyond the schemas below, the loader checks that every ` + "`source`/`sink`" + ` names a declared
+Beyond the schemas below, the loader checks that the top level has only ` + "`state`, `server`,\n`connections` and `pipelines`" + ` (helpers of your own go in ` + "`#Definitions`" + ` or ` + "`_hidden`" + ` fields),
+that every ` + "`source`/`sink`" + ` names a declared
 connection and stream, that pipeline and connection names are not declared in two files, that
 ` + "`dependsOn`" + ` names pipelines and has no cycle, that every duration parses (` + "`\"90s\"`, `\"15m\"`" + `),
 that each direction synced has its mapping, that mapping targets, match fields, sensitive fields
