@@ -48,8 +48,10 @@ type Config struct {
 	// Owner identifies this process in pipeline locks. Defaults to
 	// "hostname:pid".
 	Owner string
-	// LockTTL is how long a pipeline lock stays valid without its holder.
-	// Defaults to 30 minutes.
+	// LockTTL is how long a pipeline lock stays valid without its holder
+	// refreshing it (the store refreshes held locks every LockTTL/3), so
+	// the pipelines of a crashed process are free again after it. Defaults
+	// to 2 minutes.
 	LockTTL time.Duration
 	// Now is the clock for run and link timestamps. Defaults to time.Now.
 	Now func() time.Time
@@ -87,7 +89,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Owner = fmt.Sprintf("%s:%d", host, os.Getpid())
 	}
 	if cfg.LockTTL <= 0 {
-		cfg.LockTTL = 30 * time.Minute
+		cfg.LockTTL = 2 * time.Minute
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -196,6 +198,7 @@ const (
 // unknown pipeline, a dependency cycle): nothing ran.
 type ConfigError struct{ Msg string }
 
+// Error returns the problem, phrased for the person who asked for the run.
 func (e *ConfigError) Error() string { return e.Msg }
 
 // Run runs the selected pipelines as a DAG by dependsOn: independent ones
