@@ -126,3 +126,23 @@ pipelines: b: {source: "mem.b", sink: "mem.a", push: {m: "n"}, dependsOn: ["c"]}
 		}
 	}
 }
+
+func TestConfigLookups(t *testing.T) {
+	cfg, err := config.Load(context.Background(), filepath.Join("..", "pipelines"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(cfg.PipelineNames()); got != "[events members organizations]" {
+		t.Errorf("PipelineNames = %s", got)
+	}
+	s, ok := cfg.Stream(cfg.Pipelines["members"].Sink)
+	if !ok || !s.HasPath("emails.primaryEmail") || s.HasPath("emails.primary") {
+		t.Errorf("members sink stream: %v %+v", ok, s)
+	}
+	if _, ok := cfg.Stream(config.StreamRef{Connection: "kelompok", Stream: "nope"}); ok {
+		t.Error("unknown stream found")
+	}
+	if _, ok := cfg.Stream(config.StreamRef{Connection: "nope", Stream: "members"}); ok {
+		t.Error("unknown connection found")
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -25,7 +24,7 @@ func newListCmd(app *App) *cobra.Command {
 			}
 			w := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "PIPELINE\tSOURCE\t\tSINK\tDIRECTION\tTRIGGER\tDEPENDS ON")
-			for _, name := range pipelineNames(cfg) {
+			for _, name := range cfg.PipelineNames() {
 				p := cfg.Pipelines[name]
 				deps := strings.Join(p.DependsOn, ",")
 				if deps == "" {
@@ -36,15 +35,6 @@ func newListCmd(app *App) *cobra.Command {
 			return w.Flush()
 		},
 	}
-}
-
-func pipelineNames(cfg *config.Config) []string {
-	names := make([]string, 0, len(cfg.Pipelines))
-	for n := range cfg.Pipelines {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 func arrow(direction string) string {

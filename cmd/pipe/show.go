@@ -24,7 +24,7 @@ func newShowCmd(app *App) *cobra.Command {
 			if err != nil {
 				return nil, cobra.ShellCompDirectiveError
 			}
-			return pipelineNames(cfg), cobra.ShellCompDirectiveNoFileComp
+			return cfg.PipelineNames(), cobra.ShellCompDirectiveNoFileComp
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := app.Config(cmd.Context())
