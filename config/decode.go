@@ -371,7 +371,7 @@ func (l *loader) compile(v cue.Value, src string, s *Stream, asBool bool, path .
 		}
 	}
 	msg, pos := exprErrorAt(err, lit, l.at(v, path...))
-	msg = cleanMessage(firstLine(msg))
+	msg = firstLine(msg)
 	if name, ok := strings.CutPrefix(msg, "unknown name "); ok {
 		if strings.Contains(src, name+"(") {
 			msg = fmt.Sprintf("unknown function %s: use one of the functions in docs/functions.md, or expr's built-ins", name)

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/kelompok/pipe/engine/functions"
+
 	"errors"
 	"strings"
 	"time"
@@ -95,7 +97,7 @@ func CompileExpr(src string, env map[string]any, asBool bool) (*vm.Program, erro
 	if asBool {
 		opts = append(opts, expr.AsBool())
 	}
-	return funcTable().compile(src, opts...)
+	return functions.Default.Compile(src, opts...)
 }
 
 // exprErrorAt returns the message of an expr compile error and its

@@ -21,11 +21,11 @@ func TestExamples(t *testing.T) {
 			t.Errorf("%s: needs a Doc, a Signature and at least one Example", f.Name)
 		}
 		for _, e := range f.Examples {
-			opts := Default.Options()
+			var opts []expr.Option
 			if e.Env != nil {
 				opts = append(opts, expr.Env(e.Env))
 			}
-			prog, err := expr.Compile(e.Expr, opts...)
+			prog, err := Default.Compile(e.Expr, opts...)
 			if err != nil {
 				t.Errorf("%s: compile %s: %v", f.Name, e.Expr, err)
 				continue
@@ -70,7 +70,7 @@ func TestFieldsNamedLikeFunctions(t *testing.T) {
 		`name(name.firstName + " S")`: "Budi S",
 	}
 	for src, want := range tests {
-		prog, err := expr.Compile(src, append(Default.Options(), expr.Env(env))...)
+		prog, err := Default.Compile(src, expr.Env(env))
 		if err != nil {
 			t.Errorf("%s: %v", src, err)
 			continue
@@ -80,14 +80,24 @@ func TestFieldsNamedLikeFunctions(t *testing.T) {
 		}
 	}
 	// Type errors name the function by its public name.
-	_, err := expr.Compile(`email(email, 2)`, append(Default.Options(), expr.Env(env))...)
+	_, err := Default.Compile(`email(email, 2)`, expr.Env(env))
 	if err == nil || strings.Contains(err.Error(), calleePrefix) || !strings.Contains(err.Error(), "email") {
 		t.Errorf("email(email, 2): error %v, want one naming email", err)
+	}
+	// Errors inside the arguments of a call are reported (an expr patcher
+	// doing the renaming would hide them).
+	if _, err := Default.Compile(`email(nope)`, expr.Env(env)); err == nil || !strings.Contains(err.Error(), "unknown name nope") {
+		t.Errorf("email(nope): error %v, want unknown name nope", err)
+	}
+	// With expr.Compile and Options(), the field hides the function: the
+	// reason Compile exists.
+	if _, err := expr.Compile(`email(email)`, append(Default.Options(), expr.Env(env))...); err == nil {
+		t.Error("expr.Compile(email(email)) compiled; Compile's renaming would be unnecessary")
 	}
 }
 
 func TestErrorsKeepTheirType(t *testing.T) {
-	prog, err := expr.Compile(`email(x)`, append(Default.Options(), expr.Env(map[string]any{"x": ""}))...)
+	prog, err := Default.Compile(`email(x)`, expr.Env(map[string]any{"x": ""}))
 	if err != nil {
 		t.Fatal(err)
 	}

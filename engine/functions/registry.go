@@ -5,7 +5,7 @@
 // pipeline, and a few small helpers (coalesce, nullif, title, squish).
 //
 // Default holds them all; config compiles every expression with
-// Default.Options(). Each Function carries its documentation and examples:
+// Default.Compile. Each Function carries its documentation and examples:
 // the examples run as tests, and docs/functions.md is generated from the
 // registry (go generate ./engine/functions).
 package functions
@@ -18,7 +18,6 @@ import (
 	"strings"
 
 	"github.com/expr-lang/expr"
-	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/conf"
 )
 
@@ -117,23 +116,20 @@ func (r *Registry) Functions() []Function {
 	return out
 }
 
-// Options returns the expr options that declare every function, to pass to
-// expr.Compile.
-//
-// In expr a variable hides a function of the same name, and our records
-// have fields called email, phone, position and city: `email(email)` would
-// try to call the field. So each function is declared under an internal
-// name that no field can have (calleePrefix + name), and a patch renames the
-// callee of every call to a registered function: in `email(email)` the call
-// reaches the function and the argument is the field.
+// Options returns the expr options that declare every function, under its
+// public name and under an internal one (calleePrefix + name). With
+// expr.Compile they serve expressions whose variables do not share a name
+// with a function; Compile serves every expression and is what config uses.
 func (r *Registry) Options() []expr.Option {
 	fs := r.Functions()
-	opts := make([]expr.Option, 0, 2*len(fs)+1)
+	opts := make([]expr.Option, 0, 3*len(fs))
 	for _, f := range fs {
 		internal := calleePrefix + f.Name
-		opts = append(opts, expr.Function(internal, f.Func, f.Types...), showAs(internal, f.Name))
+		opts = append(opts,
+			expr.Function(f.Name, f.Func, f.Types...),
+			expr.Function(internal, f.Func, f.Types...), showAs(internal, f.Name))
 	}
-	return append(opts, expr.Patch(callees{r}))
+	return opts
 }
 
 // calleePrefix starts the internal names of registered functions.
@@ -153,20 +149,6 @@ func (r *Registry) PublicName(callee string) (string, bool) {
 // showAs makes messages about a function use its public name.
 func showAs(internal, name string) expr.Option {
 	return func(c *conf.Config) { c.Functions[internal].Name = name }
-}
-
-// callees renames the callee of calls to registered functions.
-type callees struct{ r *Registry }
-
-// Visit implements ast.Visitor.
-func (v callees) Visit(node *ast.Node) {
-	call, ok := (*node).(*ast.CallNode)
-	if !ok {
-		return
-	}
-	if id, ok := call.Callee.(*ast.IdentifierNode); ok && v.r.Has(id.Value) {
-		id.Value = calleePrefix + id.Value
-	}
 }
 
 // Normalizer returns the normalizer of the function called name, for match

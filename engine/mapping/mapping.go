@@ -105,7 +105,7 @@ type field struct {
 }
 
 // New prepares a Mapper for m, whose programs must be compiled (config.Load
-// does it with functions.Default.Options()). sensitive lists the pipeline's
+// does it with functions.Default.Compile). sensitive lists the pipeline's
 // sensitive fields: an expression that reads one is refused (a sensitive
 // value is never mapped out), while a `when` condition may test one, and any
 // error it causes is reported without the value.

@@ -27,11 +27,11 @@ var memberEnv = map[string]any{
 
 func compile(t testing.TB, src string, asBool bool) *config.FieldMapping {
 	t.Helper()
-	opts := append(functions.Default.Options(), expr.Env(memberEnv))
+	opts := []expr.Option{expr.Env(memberEnv)}
 	if asBool {
 		opts = append(opts, expr.AsBool())
 	}
-	p, err := expr.Compile(src, opts...)
+	p, err := functions.Default.Compile(src, opts...)
 	if err != nil {
 		t.Fatalf("compile %s: %v", src, err)
 	}

@@ -90,7 +90,7 @@ func TestRunTestsUnknownPipeline(t *testing.T) {
 
 // peopleMapping is a one-field pull mapping over Twenty people.
 func peopleMapping(t *testing.T) *config.Mapping {
-	prog, err := expr.Compile(`name.firstName`, append(functions.Default.Options(), expr.Env(map[string]any{"name": map[string]any{"firstName": ""}}))...)
+	prog, err := functions.Default.Compile(`name.firstName`, expr.Env(map[string]any{"name": map[string]any{"firstName": ""}}))
 	if err != nil {
 		t.Fatal(err)
 	}
