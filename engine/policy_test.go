@@ -3,9 +3,9 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kelompok/pipe/config"
 	"github.com/kelompok/pipe/connectors"
@@ -295,4 +295,43 @@ func registryOf(e *env) *connectors.Registry {
 	return reg
 }
 
-var _ = time.Second
+
+func TestCrashDuringPullCreatesAndLimit(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		e := newEnv(t, open, members(config.Both))
+		for i := range 50 {
+			e.snk.S("people").Put(connectors.Record{ID: "p" + strconv.Itoa(i), Fields: map[string]any{
+				"name": map[string]any{"firstName": "Orang" + strconv.Itoa(i)}, "emails": map[string]any{"primaryEmail": "o" + strconv.Itoa(i) + "@crm.id"}}})
+		}
+		// --limit reads 20 records only.
+		if res := e.runOK(engine.RunParams{Limit: 20}); res.Counts.Created != 20 {
+			t.Fatalf("limited run: %+v", res.Counts)
+		}
+		e.src.SetOptions(memoryHook(func(n int, _ connectors.Change) error {
+			if n == 37 {
+				return errors.New("simulated crash")
+			}
+			return nil
+		}, e.clock.Now))
+		if res := e.run(engine.RunParams{})[0]; res.Status != state.RunFailed {
+			t.Fatalf("interrupted run: %s", res.Status)
+		}
+		e.src.SetOptions(memoryHook(nil, e.clock.Now))
+		e.runOK(engine.RunParams{})
+		got := e.src.S("members").All()
+		if len(got) != 50 || e.linkCount() != 50 {
+			t.Fatalf("%d members, %d links, want 50", len(got), e.linkCount())
+		}
+		for i := range 50 {
+			m, ok := got[engine.CreateID("members", config.SideSource, "p"+strconv.Itoa(i))]
+			if !ok || m.Fields["first"] != "Orang"+strconv.Itoa(i) {
+				t.Fatalf("member for p%d: %+v", i, m)
+			}
+		}
+		ws, wk := e.src.Writes(), e.snk.Writes()
+		e.runOK(engine.RunParams{})
+		if e.src.Writes() != ws || e.snk.Writes() != wk {
+			t.Fatal("the run after recovery wrote")
+		}
+	})
+}
