@@ -295,7 +295,6 @@ func registryOf(e *env) *connectors.Registry {
 	return reg
 }
 
-
 func TestCrashDuringPullCreatesAndLimit(t *testing.T) {
 	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
 		e := newEnv(t, open, members(config.Both))
