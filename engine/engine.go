@@ -127,6 +127,7 @@ func (e *Engine) connection(ctx context.Context, name string) (connectors.Connec
 	if r := panics.Try(func() {
 		c, err = e.cfg.Registry.Open(ctx, cc.Kind, connectors.OpenParams{
 			Name: name, Config: cc.Params, Secrets: e.cfg.Secrets, Logger: e.log.With("connection", name),
+			Dir: e.cfg.Config.Dir,
 		})
 	}); r != nil {
 		return nil, fmt.Errorf("opening connection %q: connector panicked: %w", name, r.AsError())
