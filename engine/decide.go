@@ -239,11 +239,32 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 		return
 	}
 	cf, ct := map[string]bool{}, map[string]bool{}
+	// fill: with no base (a pair matched in this run), a field empty on one
+	// side and set on the other is filled from the side that has it, whatever
+	// the conflict policy; only fields set on both sides with different
+	// values are conflicts.
+	var fill map[string]bool
 	for _, p := range r.paths {
 		fv, inFrom := fromVals[p]
 		if base == nil {
-			if inFrom && !mapping.Equal(fv, toVals[p]) {
+			fe, te := !inFrom || isEmpty(fv), isEmpty(toVals[p])
+			switch {
+			case fe && te:
+			case te:
+				cf[p] = true
+			case fe:
+				ct[p] = true
+			case !mapping.Equal(fv, toVals[p]):
 				cf[p], ct[p] = true, true
+				continue
+			default:
+				continue
+			}
+			if fe != te {
+				if fill == nil {
+					fill = map[string]bool{}
+				}
+				fill[p] = true
 			}
 			continue
 		}
@@ -323,12 +344,15 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 				held = true
 			case r.from:
 				for p, v := range fromVals {
-					if owner[p] == "" {
+					if owner[p] == "" && !fill[p] {
 						merged[p], fromWins[p] = v, true
 					}
 				}
 			default:
 				for p := range fromWins {
+					if fill[p] {
+						continue
+					}
 					merged[p] = toVals[p]
 					delete(fromWins, p)
 				}
@@ -457,6 +481,8 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 		reason = fmt.Sprintf("both sides changed %s; %s policy decided", strings.Join(conflicts, ", "), r.p.Conflict.Policy)
 	case restoring:
 		reason = fmt.Sprintf("restored: the %s changed after the %s was deleted", r.from, r.to)
+	case it.newLink:
+		reason = "newly matched: fields empty on one side filled from the other"
 	case len(cf) > 0 && len(ct) > 0:
 		reason = "changed on both sides; merged"
 	case len(cf) > 0:
@@ -484,6 +510,27 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 	default:
 		r.note(it, state.ActionSkip, "", "no field to write", nil)
 	}
+}
+
+// isEmpty reports whether a compared value is unset: nil, "", an empty
+// list, or a composite whose every sub-field is empty.
+func isEmpty(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case string:
+		return v == ""
+	case []any:
+		return len(v) == 0
+	case map[string]any:
+		for _, sv := range v {
+			if !isEmpty(sv) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // sameAsBase reports whether both sides hold the base values on every
