@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/sourcegraph/conc/panics"
 
@@ -240,13 +241,7 @@ func (r *runner) finish(it *item, b *state.Batch) {
 		b.Rejects = append(b.Rejects, state.Reject{Pipeline: r.p.Name, Side: it.origin, Key: it.key, Reason: refused, FirstAt: at, LastAt: at, LastRunID: r.runID})
 		return
 	case notFound >= 0:
-		d := Decision{Action: state.ActionSkip, SourceKey: it.sourceKey(), SinkKey: it.sinkKey(),
-			Reason: fmt.Sprintf("the %s record no longer exists; link removed", sideName(notFound))}
-		r.record([]Decision{d})
-		b.Audit = append(b.Audit, r.audit(d))
-		if it.link != nil && !it.newLink {
-			b.Unlink = append(b.Unlink, it.link.SourceKey)
-		}
+		r.vanished(it, notFound, b, at)
 		return
 	}
 	r.record(it.decisions)
@@ -283,6 +278,67 @@ func (r *runner) finish(it *item, b *state.Batch) {
 	if hadReject {
 		b.RejectsCleared = append(b.RejectsCleared, openReject)
 	}
+}
+
+// vanished settles an item whose write to side gi failed with
+// connectors.ErrNotFound: the record was deleted there between the read and
+// the write. It is treated like a delete seen on that side: the delete
+// policy decides what happens to the record on the other side (ignore:
+// left alone; soft or propagate: deleted, through the end-of-run delete
+// guard like every delete), and the link is removed. Every outcome is
+// audited with the reason.
+func (r *runner) vanished(it *item, gi int, b *state.Batch, at time.Time) {
+	gside, lside := sideName(gi), sideName(1-gi)
+	// A write to the other side that went through is still audited.
+	for _, d := range it.decisions {
+		if d.Action == state.ActionUpdate && d.Direction == dirOf(lside) && it.results[1-gi] != nil && it.results[1-gi].Err == nil {
+			r.record([]Decision{d})
+			b.Audit = append(b.Audit, r.audit(d))
+		}
+	}
+	why := fmt.Sprintf("the %s record no longer exists (deleted between read and write)", gside)
+	skip := func(reason string, unlink bool) {
+		d := Decision{Action: state.ActionSkip, SourceKey: it.sourceKey(), SinkKey: it.sinkKey(), Reason: why + "; " + reason}
+		r.record([]Decision{d})
+		b.Audit = append(b.Audit, r.audit(d))
+		if unlink {
+			b.Unlink = append(b.Unlink, it.link.SourceKey)
+		}
+		if rj, ok := r.rejects[it.origin+"\x00"+it.key]; ok {
+			b.RejectsCleared = append(b.RejectsCleared, rj)
+		}
+	}
+	if it.link == nil || it.newLink {
+		skip("the pair was matched in this run and never synced: not linked", false)
+		return
+	}
+	live := it.recs[1-gi]
+	if res := it.results[1-gi]; gone(live) || (res != nil && errors.Is(res.Err, connectors.ErrNotFound)) {
+		skip(fmt.Sprintf("the %s record is gone too; link removed", lside), true)
+		return
+	}
+	if !r.writable(lside) {
+		skip(fmt.Sprintf("this pipeline does not write to the %s; link removed", lside), true)
+		return
+	}
+	policy := r.p.Delete.Policy
+	switch policy {
+	case config.DeleteSoft:
+		it.del = &connectors.Change{Op: connectors.OpDelete, ID: live.ID}
+	case config.DeletePropagate:
+		it.del = &connectors.Change{Op: connectors.OpDestroy, ID: live.ID}
+	default:
+		skip("delete policy is ignore; link removed", true)
+		return
+	}
+	it.delSide, it.unlink = 1-gi, true
+	it.decisions = []Decision{{Action: state.ActionDelete, Direction: dirOf(lside), SourceKey: it.sourceKey(), SinkKey: it.sinkKey(),
+		Reason: fmt.Sprintf("%s; delete policy %s", why, policy)}}
+	// Like every delete, it waits for the end-of-run guard; the pending
+	// reject makes a crash before then retry it.
+	r.deletes = append(r.deletes, it)
+	b.Rejects = append(b.Rejects, state.Reject{Pipeline: r.p.Name, Side: it.origin, Key: it.key,
+		Reason: "delete pending: waits for the end-of-run delete guard check", FirstAt: at, LastAt: at, LastRunID: r.runID})
 }
 
 // finishDeletes applies this run's deletes unless they exceed the delete

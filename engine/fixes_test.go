@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -111,4 +112,81 @@ func TestMatchedPairFillsEmptyFields(t *testing.T) {
 func str(v any) string {
 	s, _ := v.(string)
 	return s
+}
+
+// TestVanishedRecordFollowsDeletePolicy: a record deleted on the other side
+// between the read and the update (the write answers ErrNotFound) is
+// treated like a delete seen on that side: ignore unlinks and leaves the
+// live record; soft and propagate delete it on the side it came from. The
+// outcome is audited with the reason.
+func TestVanishedRecordFollowsDeletePolicy(t *testing.T) {
+	cases := []struct {
+		policy      string
+		wantDeleted bool // the member is soft-deleted
+		wantGone    bool // the member is destroyed
+		wantAction  string
+	}{
+		{config.DeleteIgnore, false, false, state.ActionSkip},
+		{config.DeleteSoft, true, false, state.ActionDelete},
+		{config.DeletePropagate, false, true, state.ActionDelete},
+	}
+	for _, tc := range cases {
+		t.Run(tc.policy, func(t *testing.T) {
+			eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+				p := members(config.Both)
+				p.Delete = config.Delete{Policy: tc.policy}
+				e := newEnv(t, open, p)
+				e.src.S("members").Put(member("m1", "Rina", "rina@kelompok.id"))
+				e.runOK(engine.RunParams{})
+				id := engine.CreateID("members", config.SideSink, "m1")
+				update(t, e.src, "members", "m1", map[string]any{"first": "Rina-S"})
+				// The person is destroyed in the CRM just before the update
+				// reaches it.
+				e.snk.SetOptions(memoryHook(func(_ int, c connectors.Change) error {
+					if c.Op == connectors.OpUpdate && c.ID == id {
+						if _, err := e.snk.S("people").Write(context.Background(), []connectors.Change{{Op: connectors.OpDestroy, ID: id}}); err != nil {
+							t.Error(err)
+						}
+					}
+					return nil
+				}, e.clock.Now))
+				res := e.runOK(engine.RunParams{KeepPlan: true})
+				e.snk.SetOptions(memoryHook(nil, e.clock.Now))
+				m, ok := e.src.S("members").All()["m1"]
+				switch {
+				case tc.wantGone && ok:
+					t.Fatalf("member kept: %+v; plan %+v", m, res.Plan)
+				case !tc.wantGone && !ok:
+					t.Fatalf("member destroyed; plan %+v", res.Plan)
+				case ok && m.Deleted != tc.wantDeleted:
+					t.Fatalf("member deleted=%v, want %v; plan %+v", m.Deleted, tc.wantDeleted, res.Plan)
+				}
+				if n := e.linkCount(); n != 0 {
+					t.Fatalf("%d links left", n)
+				}
+				audit, err := e.store.AuditList(context.Background(), res.RunID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				found := false
+				for _, a := range audit {
+					if a.Action == tc.wantAction && strings.Contains(a.Reason, "sink record no longer exists") {
+						found = true
+					}
+				}
+				if !found {
+					t.Fatalf("no %s audit row saying the sink record is gone: %+v", tc.wantAction, audit)
+				}
+				if rj, _ := e.store.Rejects(context.Background(), "members"); len(rj) != 0 {
+					t.Fatalf("rejects left: %+v", rj)
+				}
+				// Settled: the next run writes nothing.
+				ws, wk := e.src.Writes(), e.snk.Writes()
+				e.runOK(engine.RunParams{})
+				if e.src.Writes() != ws || e.snk.Writes() != wk {
+					t.Fatal("the next run wrote")
+				}
+			})
+		})
+	}
 }
