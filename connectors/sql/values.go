@@ -89,6 +89,9 @@ func decodeUUID(v any) (any, error) {
 }
 
 func decodeText(v any) (any, error) {
+	if i, ok := integer(v); ok {
+		return strconv.FormatInt(i, 10), nil
+	}
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
@@ -100,12 +103,6 @@ func decodeText(v any) (any, error) {
 		return uuid.UUID(x).String(), nil
 	case time.Time:
 		return x.UTC().Format(time.RFC3339Nano), nil
-	case int64:
-		return strconv.FormatInt(x, 10), nil
-	case int32:
-		return strconv.FormatInt(int64(x), 10), nil
-	case int16:
-		return strconv.FormatInt(int64(x), 10), nil
 	case float64:
 		return strconv.FormatFloat(x, 'g', -1, 64), nil
 	case float32:
@@ -118,19 +115,45 @@ func decodeText(v any) (any, error) {
 	return fmt.Sprint(v), nil
 }
 
+// integer returns v as an int64 when it is one of the Go integer types
+// drivers and mappings hand over (int64, int32, int16, int).
+func integer(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case int32:
+		return int64(x), true
+	case int16:
+		return int64(x), true
+	case int:
+		return int64(x), true
+	}
+	return 0, false
+}
+
+// textOf returns v as a string when the driver returned text (a string or
+// bytes).
+func textOf(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case []byte:
+		return string(x), true
+	}
+	return "", false
+}
+
 func decodeInt(v any) (any, error) {
+	if i, ok := integer(v); ok {
+		return i, nil
+	}
+	if s, ok := textOf(v); ok {
+		return strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	}
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
-	case int64:
-		return v, nil
-	case int32:
-		return int64(x), nil
-	case int16:
-		return int64(x), nil
 	case int8:
-		return int64(x), nil
-	case int:
 		return int64(x), nil
 	case float64:
 		if x == math.Trunc(x) {
@@ -143,10 +166,6 @@ func decodeInt(v any) (any, error) {
 			return nil, err
 		}
 		return i.Int64, nil
-	case string:
-		return strconv.ParseInt(strings.TrimSpace(x), 10, 64)
-	case []byte:
-		return strconv.ParseInt(strings.TrimSpace(string(x)), 10, 64)
 	case bool:
 		if x {
 			return int64(1), nil
@@ -157,20 +176,18 @@ func decodeInt(v any) (any, error) {
 }
 
 func decodeFloat(v any) (any, error) {
+	if i, ok := integer(v); ok {
+		return float64(i), nil
+	}
+	if s, ok := textOf(v); ok {
+		return strconv.ParseFloat(strings.TrimSpace(s), 64)
+	}
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
 	case float64:
 		return v, nil
 	case float32:
-		return float64(x), nil
-	case int64:
-		return float64(x), nil
-	case int32:
-		return float64(x), nil
-	case int16:
-		return float64(x), nil
-	case int:
 		return float64(x), nil
 	case pgtype.Numeric:
 		f, err := x.Float64Value()
@@ -181,15 +198,14 @@ func decodeFloat(v any) (any, error) {
 			return nil, nil
 		}
 		return f.Float64, nil
-	case string:
-		return strconv.ParseFloat(strings.TrimSpace(x), 64)
-	case []byte:
-		return strconv.ParseFloat(strings.TrimSpace(string(x)), 64)
 	}
 	return nil, fmt.Errorf("cannot read %T as a number", v)
 }
 
 func decodeBool(v any) (any, error) {
+	if s, ok := textOf(v); ok {
+		return strconv.ParseBool(strings.TrimSpace(s))
+	}
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
@@ -197,15 +213,14 @@ func decodeBool(v any) (any, error) {
 		return v, nil
 	case int64:
 		return x != 0, nil
-	case string:
-		return strconv.ParseBool(strings.TrimSpace(x))
-	case []byte:
-		return strconv.ParseBool(strings.TrimSpace(string(x)))
 	}
 	return nil, fmt.Errorf("cannot read %T as a boolean", v)
 }
 
 func decodeTime(v any) (any, error) {
+	if s, ok := textOf(v); ok {
+		return parseTime(s)
+	}
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
@@ -214,10 +229,6 @@ func decodeTime(v any) (any, error) {
 			return v, nil
 		}
 		return x.UTC(), nil
-	case string:
-		return parseTime(x)
-	case []byte:
-		return parseTime(string(x))
 	case int64:
 		return time.Unix(x, 0).UTC(), nil
 	case float64:
@@ -234,25 +245,7 @@ func decodeList(v any) (any, error) {
 	case nil:
 		return nil, nil
 	case []any:
-		plain := true
-		for _, e := range x {
-			if _, ok := e.(string); !ok && e != nil {
-				plain = false
-				break
-			}
-		}
-		if plain {
-			return v, nil
-		}
-		out := make([]any, len(x))
-		for i, e := range x {
-			s, err := decodeText(e)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = s
-		}
-		return out, nil
+		return textElements(x), nil
 	case []string:
 		out := make([]any, len(x))
 		for i, e := range x {
@@ -267,33 +260,41 @@ func decodeList(v any) (any, error) {
 
 // decodeJSONList reads a list stored as JSON text (SQLite).
 func decodeJSONList(v any) (any, error) {
-	var b []byte
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
-	case string:
-		b = []byte(x)
-	case []byte:
-		b = x
 	case []any:
 		return decodeList(x)
-	default:
+	}
+	s, ok := textOf(v)
+	if !ok {
 		return nil, fmt.Errorf("cannot read %T as a list", v)
 	}
 	var list []any
-	if err := json.Unmarshal(b, &list); err != nil {
+	if err := json.Unmarshal([]byte(s), &list); err != nil {
 		return nil, fmt.Errorf("list column does not hold a JSON array of strings: %w", err)
 	}
+	return textElements(list), nil
+}
+
+// textElements returns list with every element that is neither a string
+// nor nil turned into its text; list itself is returned, unchanged, when
+// there is none, and is never modified.
+func textElements(list []any) []any {
+	var out []any
 	for i, e := range list {
-		if e == nil {
+		if _, ok := e.(string); ok || e == nil {
 			continue
 		}
-		if _, ok := e.(string); !ok {
-			s, _ := decodeText(e)
-			list[i] = s
+		if out == nil {
+			out = append([]any(nil), list...)
 		}
+		out[i], _ = decodeText(e)
 	}
-	return list, nil
+	if out == nil {
+		return list
+	}
+	return out
 }
 
 // decodeJSONValue keeps what pgx decoded from json/jsonb.
@@ -307,19 +308,15 @@ func decodeJSONValue(v any) (any, error) {
 
 // decodeJSONText parses JSON stored as text (SQLite).
 func decodeJSONText(v any) (any, error) {
-	var b []byte
-	switch x := v.(type) {
-	case nil:
+	if v == nil {
 		return nil, nil
-	case string:
-		b = []byte(x)
-	case []byte:
-		b = x
-	default:
+	}
+	s, ok := textOf(v)
+	if !ok {
 		return v, nil
 	}
 	var out any
-	if err := json.Unmarshal(b, &out); err != nil {
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
 		return nil, fmt.Errorf("json column does not hold valid JSON: %w", err)
 	}
 	return out, nil
