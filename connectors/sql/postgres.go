@@ -56,47 +56,50 @@ func OpenPostgres(ctx context.Context, p connectors.OpenParams) (connectors.Conn
 		pool.Close()
 		return nil, fmt.Errorf("connect to PostgreSQL at %s:%d/%s: %w", pc.ConnConfig.Host, pc.ConnConfig.Port, pc.ConnConfig.Database, err)
 	}
-	return newConn(p, postgres{}, pgDB{pool}, cfgs), nil
+	return newConn(p, postgres{}, newPgDB(pool), cfgs), nil
 }
 
-type pgDB struct{ pool *pgxpool.Pool }
+// pgQueries runs statements on a pool or a transaction.
+type pgQueries struct{ q pgQuerier }
 
-func (d pgDB) query(ctx context.Context, q string, args []any, each func([]any) error) error {
-	return pgQuery(ctx, d.pool, q, args, each)
+type pgQuerier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-func (d pgDB) exec(ctx context.Context, q string, args []any) (int64, error) {
-	tag, err := d.pool.Exec(ctx, q, args...)
+func (p pgQueries) query(ctx context.Context, q string, args []any, each func([]any) error) error {
+	return pgQuery(ctx, p.q, q, args, each)
+}
+
+func (p pgQueries) exec(ctx context.Context, q string, args []any) (int64, error) {
+	tag, err := p.q.Exec(ctx, q, args...)
 	return tag.RowsAffected(), err
 }
+
+type pgDB struct {
+	pgQueries
+	pool *pgxpool.Pool
+}
+
+func newPgDB(pool *pgxpool.Pool) pgDB { return pgDB{pgQueries{pool}, pool} }
 
 func (d pgDB) begin(ctx context.Context) (txn, error) {
 	tx, err := d.pool.Begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return pgTx{tx}, nil
+	return pgTx{pgQueries{tx}, tx}, nil
 }
 
 func (d pgDB) close() { d.pool.Close() }
 
-type pgTx struct{ tx pgx.Tx }
-
-func (t pgTx) query(ctx context.Context, q string, args []any, each func([]any) error) error {
-	return pgQuery(ctx, t.tx, q, args, each)
-}
-
-func (t pgTx) exec(ctx context.Context, q string, args []any) (int64, error) {
-	tag, err := t.tx.Exec(ctx, q, args...)
-	return tag.RowsAffected(), err
+type pgTx struct {
+	pgQueries
+	tx pgx.Tx
 }
 
 func (t pgTx) commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
 func (t pgTx) rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
-
-type pgQuerier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
 
 func pgQuery(ctx context.Context, q pgQuerier, sql string, args []any, each func([]any) error) error {
 	rows, err := q.Query(ctx, sql, args...)
@@ -133,26 +136,23 @@ func (postgres) anyOf(expr string, vals []any, args []any) (string, []any) {
 	var arr any
 	switch vals[0].(type) {
 	case int64:
-		a := make([]int64, len(vals))
-		for i, v := range vals {
-			a[i] = v.(int64)
-		}
-		arr = a
+		arr = typedSlice[int64](vals)
 	case [16]byte:
-		a := make([][16]byte, len(vals))
-		for i, v := range vals {
-			a[i] = v.([16]byte)
-		}
-		arr = a
+		arr = typedSlice[[16]byte](vals)
 	default:
-		a := make([]string, len(vals))
-		for i, v := range vals {
-			a[i] = v.(string)
-		}
-		arr = a
+		arr = typedSlice[string](vals)
 	}
 	args = append(args, arr)
 	return fmt.Sprintf("%s = ANY(%s)", expr, postgres{}.param(len(args))), args
+}
+
+// typedSlice converts values that are all of type T to a []T.
+func typedSlice[T any](vals []any) []T {
+	a := make([]T, len(vals))
+	for i, v := range vals {
+		a[i] = v.(T)
+	}
+	return a
 }
 
 func (d postgres) jsonPath(quoted string, path []string, n int) (string, any) {
@@ -195,42 +195,14 @@ func pgType(t string) string {
 	return TypeText
 }
 
-func (postgres) encode(c column, v any) (any, error) {
-	switch c.Type {
-	case TypeUUID:
-		return toUUID(v)
-	case TypeInt:
-		return toInt(v)
-	case TypeFloat:
-		return toFloat(v)
-	case TypeBool:
-		return toBool(v)
-	case TypeTimestamp:
-		return toTime(v)
-	case TypeTextArray:
-		return toStrings(v)
-	case TypeJSON:
-		return v, nil
-	}
-	return toText(v)
-}
+func (postgres) encode(c column, v any) (any, error) { return encodeValue(c, v) }
 
 func (postgres) lookupValue(c column, s string) (any, bool) {
-	switch c.Type {
-	case TypeUUID:
-		u, err := uuid.Parse(strings.TrimSpace(s))
-		if err != nil {
-			return nil, false
-		}
+	v, ok := parseLookup(c, s)
+	if u, isUUID := v.(uuid.UUID); isUUID {
 		return [16]byte(u), true
-	case TypeInt:
-		i, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-		if err != nil {
-			return nil, false
-		}
-		return i, true
 	}
-	return s, true
+	return v, ok
 }
 
 func (postgres) now(c column, args []any) (string, []any) {

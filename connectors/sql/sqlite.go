@@ -62,18 +62,19 @@ func OpenSQLite(ctx context.Context, p connectors.OpenParams) (connectors.Connec
 		_ = db.Close()
 		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
 	}
-	return newConn(p, sqliteDialect{}, sqliteDB{db}, cfgs), nil
+	return newConn(p, sqliteDialect{}, newSQLiteDB(db), cfgs), nil
 }
 
-type sqliteDB struct{ db *stdsql.DB }
+// stdQueries runs statements on a database/sql pool or transaction.
+type stdQueries struct{ q stdQuerier }
 
 type stdQuerier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*stdsql.Rows, error)
 	ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error)
 }
 
-func stdQuery(ctx context.Context, q stdQuerier, sql string, args []any, each func([]any) error) error {
-	rows, err := q.QueryContext(ctx, sql, args...)
+func (s stdQueries) query(ctx context.Context, sql string, args []any, each func([]any) error) error {
+	rows, err := s.q.QueryContext(ctx, sql, args...)
 	if err != nil {
 		return err
 	}
@@ -98,40 +99,34 @@ func stdQuery(ctx context.Context, q stdQuerier, sql string, args []any, each fu
 	return rows.Err()
 }
 
-func stdExec(ctx context.Context, q stdQuerier, sql string, args []any) (int64, error) {
-	res, err := q.ExecContext(ctx, sql, args...)
+func (s stdQueries) exec(ctx context.Context, sql string, args []any) (int64, error) {
+	res, err := s.q.ExecContext(ctx, sql, args...)
 	if err != nil {
 		return 0, err
 	}
 	return res.RowsAffected()
 }
 
-func (d sqliteDB) query(ctx context.Context, q string, args []any, each func([]any) error) error {
-	return stdQuery(ctx, d.db, q, args, each)
+type sqliteDB struct {
+	stdQueries
+	db *stdsql.DB
 }
 
-func (d sqliteDB) exec(ctx context.Context, q string, args []any) (int64, error) {
-	return stdExec(ctx, d.db, q, args)
-}
+func newSQLiteDB(db *stdsql.DB) sqliteDB { return sqliteDB{stdQueries{db}, db} }
 
 func (d sqliteDB) begin(ctx context.Context) (txn, error) {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	return sqliteTx{tx}, nil
+	return sqliteTx{stdQueries{tx}, tx}, nil
 }
 
 func (d sqliteDB) close() { _ = d.db.Close() }
 
-type sqliteTx struct{ tx *stdsql.Tx }
-
-func (t sqliteTx) query(ctx context.Context, q string, args []any, each func([]any) error) error {
-	return stdQuery(ctx, t.tx, q, args, each)
-}
-
-func (t sqliteTx) exec(ctx context.Context, q string, args []any) (int64, error) {
-	return stdExec(ctx, t.tx, q, args)
+type sqliteTx struct {
+	stdQueries
+	tx *stdsql.Tx
 }
 
 func (t sqliteTx) commit(context.Context) error   { return t.tx.Commit() }
@@ -210,62 +205,37 @@ func sqliteType(decl string) string {
 	return TypeText
 }
 
+// encode stores booleans as 0/1, timestamps as sqliteTimeFormat text, and
+// lists and JSON as JSON text.
 func (sqliteDialect) encode(c column, v any) (any, error) {
+	x, err := encodeValue(c, v)
+	if err != nil {
+		return nil, err
+	}
 	switch c.Type {
-	case TypeUUID:
-		return toUUID(v)
-	case TypeInt:
-		return toInt(v)
-	case TypeFloat:
-		return toFloat(v)
 	case TypeBool:
-		b, err := toBool(v)
-		if err != nil {
-			return nil, err
-		}
-		if b {
+		if x.(bool) {
 			return int64(1), nil
 		}
 		return int64(0), nil
 	case TypeTimestamp:
-		t, err := toTime(v)
-		if err != nil {
-			return nil, err
-		}
-		return t.Format(sqliteTimeFormat), nil
-	case TypeTextArray:
-		list, err := toStrings(v)
-		if err != nil {
-			return nil, err
-		}
-		b, err := json.Marshal(list)
-		return string(b), err
-	case TypeJSON:
-		b, err := json.Marshal(v)
+		return x.(time.Time).Format(sqliteTimeFormat), nil
+	case TypeTextArray, TypeJSON:
+		b, err := json.Marshal(x)
 		if err != nil {
 			return nil, fmt.Errorf("cannot write %T as JSON: %w", v, err)
 		}
 		return string(b), nil
 	}
-	return toText(v)
+	return x, nil
 }
 
 func (sqliteDialect) lookupValue(c column, s string) (any, bool) {
-	switch c.Type {
-	case TypeUUID:
-		u, err := uuid.Parse(strings.TrimSpace(s))
-		if err != nil {
-			return nil, false
-		}
+	v, ok := parseLookup(c, s)
+	if u, isUUID := v.(uuid.UUID); isUUID {
 		return u.String(), true
-	case TypeInt:
-		i, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-		if err != nil {
-			return nil, false
-		}
-		return i, true
 	}
-	return s, true
+	return v, ok
 }
 
 func (sqliteDialect) now(c column, args []any) (string, []any) {

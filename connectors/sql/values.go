@@ -325,6 +325,51 @@ func decodeJSONText(v any) (any, error) {
 // Values as written: each function turns a Record value into the Go value of
 // the column type, before the dialect's final encoding.
 
+// encodeValue turns a non-nil Record value into the Go value of column c's
+// type: a uuid string, int64, float64, bool, time.Time (UTC), []string,
+// the value itself for json, else text. PostgreSQL takes it as is; SQLite
+// encodes it further.
+func encodeValue(c column, v any) (any, error) {
+	switch c.Type {
+	case TypeUUID:
+		return toUUID(v)
+	case TypeInt:
+		return toInt(v)
+	case TypeFloat:
+		return toFloat(v)
+	case TypeBool:
+		return toBool(v)
+	case TypeTimestamp:
+		return toTime(v)
+	case TypeTextArray:
+		return toStrings(v)
+	case TypeJSON:
+		return v, nil
+	}
+	return toText(v)
+}
+
+// parseLookup parses a text value (a key, a Find value) compared with
+// column c: a uuid.UUID for uuid columns, an int64 for int columns, else s
+// itself; ok is false when no row can hold it.
+func parseLookup(c column, s string) (any, bool) {
+	switch c.Type {
+	case TypeUUID:
+		u, err := uuid.Parse(strings.TrimSpace(s))
+		if err != nil {
+			return nil, false
+		}
+		return u, true
+	case TypeInt:
+		i, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		return i, true
+	}
+	return s, true
+}
+
 func toText(v any) (string, error) {
 	switch x := v.(type) {
 	case string:
