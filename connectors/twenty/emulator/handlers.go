@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	"maps"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -89,8 +90,17 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	route := routeKey(r)
 	rec := &recorder{ResponseWriter: w}
+	counted := false
+	// countNow records the request; a dropped connection is counted before
+	// it is closed, so that a client seeing the drop also sees the count.
+	countNow := func() {
+		if !counted {
+			counted = true
+			s.count(route, rec.status)
+		}
+	}
 	defer func() {
-		s.count(route, rec.status)
+		countNow()
 		if s.cfg.Logger != nil {
 			s.cfg.Logger.Info("request", "route", route, "status", rec.status, "duration", time.Since(start))
 		}
@@ -126,6 +136,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, rateLimited(s.long.message()))
 		return
 	case FaultDrop:
+		countNow()
 		drop(w)
 		return
 	case FaultErrorAfterApply:
@@ -135,6 +146,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case FaultDropAfterApply:
 		s.route(&buffer{header: http.Header{}}, r)
+		countNow()
 		drop(w)
 		return
 	}
@@ -305,12 +317,14 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, t *table, id 
 	writeJSON(w, 200, map[string]any{"data": map[string]any{t.obj.Singular: out}})
 }
 
-// render copies a record for a response, adding related records at depth 1.
+// render returns a record for a response, with related records added at
+// depth 1. Stored maps are never modified (writes replace them), so the
+// result may share them: it is only encoded, never changed.
 func (s *Server) render(t *table, row map[string]any, depth int) map[string]any {
-	out := cloneRecord(row)
 	if depth < 1 {
-		return out
+		return row
 	}
+	out := maps.Clone(row)
 	for _, f := range t.obj.Fields {
 		if f.Target == "" {
 			continue
@@ -318,7 +332,7 @@ func (s *Server) render(t *table, row map[string]any, depth int) map[string]any 
 		name := strings.TrimSuffix(f.Name, "Id")
 		if id, _ := row[f.Name].(string); id != "" {
 			if rel := s.tables[f.Target].rows[id]; rel != nil {
-				out[name] = cloneRecord(rel)
+				out[name] = rel
 				continue
 			}
 		}
@@ -340,7 +354,7 @@ func (s *Server) render(t *table, row map[string]any, depth int) map[string]any 
 			}
 			for _, rel := range ot.rows {
 				if rel[f.Name] == row["id"] && rel["deletedAt"] == nil {
-					list = append(list, cloneRecord(rel))
+					list = append(list, rel)
 				}
 			}
 			out[p] = list
@@ -413,10 +427,12 @@ func (s *Server) createOrUpsert(t *table, input map[string]any, at time.Time, up
 				return nil, nil, err
 			}
 			if wasDeleted {
+				out = maps.Clone(out)
 				out["deletedAt"] = nil
+				t.set(out)
 			}
 			ev.action = "upserted"
-			ev.record = cloneRecord(out)
+			ev.record = out
 			return out, []*event{ev}, nil
 		}
 	}
@@ -425,7 +441,7 @@ func (s *Server) createOrUpsert(t *table, input map[string]any, at time.Time, up
 		return nil, nil, err
 	}
 	s.insert(t, out)
-	return out, []*event{{obj: t.obj, action: "created", record: cloneRecord(out), at: at}}, nil
+	return out, []*event{{obj: t.obj, action: "created", record: out, at: at}}, nil
 }
 
 func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, t *table) {
@@ -477,13 +493,9 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request, t *table) {
 	if fail != nil {
 		for i := len(undos) - 1; i >= 0; i-- {
 			u := undos[i]
-			if cur := t.rows[u.id]; cur != nil {
-				t.unindex(cur)
-				delete(t.rows, u.id)
-			}
+			t.remove(u.id)
 			if u.old != nil {
-				t.rows[u.id] = u.old
-				t.index(u.old)
+				t.set(u.old)
 			}
 		}
 		s.mu.Unlock()
@@ -608,9 +620,7 @@ func (s *Server) handleUpdateMany(w http.ResponseWriter, r *http.Request, t *tab
 		out, ev, err := s.update(t, id, input, "API", true, at)
 		if err != nil {
 			for i := len(undos) - 1; i >= 0; i-- {
-				t.unindex(t.rows[undos[i].id])
-				t.rows[undos[i].id] = undos[i].old
-				t.index(undos[i].old)
+				t.set(undos[i].old)
 			}
 			s.mu.Unlock()
 			writeError(w, err)
@@ -618,7 +628,7 @@ func (s *Server) handleUpdateMany(w http.ResponseWriter, r *http.Request, t *tab
 		}
 		undos = append(undos, undo{id: id, old: prev})
 		evs = append(evs, ev)
-		outs = append(outs, cloneRecord(out))
+		outs = append(outs, out)
 	}
 	s.mu.Unlock()
 	s.dispatch(evs)

@@ -261,7 +261,40 @@ func compareKeys(terms []orderTerm, a, b []any) int {
 	return 0
 }
 
+// runList answers a list query. It uses an index when one narrows the
+// rows to evaluate (a hash index for an eq/in term on id, a unique field
+// or a relation; an order index for the query's order), and returns
+// exactly what scanList would.
 func runList(t *table, lq *listQuery) page {
+	cands, hashOK := t.hashCandidates(lq.filter)
+	if hashOK && (len(cands) <= 1024 || len(cands) <= len(t.rows)/8) {
+		return scanList(lq, cands)
+	}
+	x := t.orderIndexFor(lq.order)
+	if x == nil {
+		if hashOK {
+			return scanList(lq, cands)
+		}
+		return scanList(lq, mapRows(t.rows))
+	}
+	p := x.plan(lq.filter)
+	if hashOK && !p.exact && len(cands) < p.hi-p.lo {
+		return scanList(lq, cands)
+	}
+	return x.list(lq, p)
+}
+
+func mapRows(rows map[string]map[string]any) []map[string]any {
+	out := make([]map[string]any, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, r)
+	}
+	return out
+}
+
+// scanList answers a list query from rows (every row that can match, in
+// any order) by evaluating the filter on each and sorting the matches.
+func scanList(lq *listQuery, rows []map[string]any) page {
 	var all []sortKey
 	var cursor []any
 	after := lq.startingAfter != nil
@@ -271,7 +304,7 @@ func runList(t *table, lq *listQuery) page {
 		cursor = keyOf(lq.order, lq.endingBefore).vals
 	}
 	total := 0
-	for _, r := range t.rows {
+	for _, r := range rows {
 		if !lq.matches(r) {
 			continue
 		}

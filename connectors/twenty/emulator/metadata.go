@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"maps"
 	"net/http"
 	"regexp"
 	"strings"
@@ -156,11 +157,14 @@ func (s *Server) handleCreateField(w http.ResponseWriter, r *http.Request) {
 	}
 	o.addField(f)
 	t := s.tables[o.Plural]
-	for _, row := range t.rows {
-		row[f.Name] = defaultValue(f)
+	for id, row := range t.rows {
+		nr := maps.Clone(row) // stored maps are never modified in place
+		nr[f.Name] = defaultValue(f)
+		t.rows[id] = nr
 	}
 	if f.IsUnique {
 		t.rebuildIndex()
 	}
+	t.dropIndexes()
 	writeJSON(w, 201, map[string]any{"data": map[string]any{"createOneField": renderField(o, f)}})
 }

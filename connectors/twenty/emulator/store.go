@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"maps"
 	"reflect"
 	"sort"
 	"strings"
@@ -9,11 +10,14 @@ import (
 	"github.com/google/uuid"
 )
 
-// table holds the records of one object and its unique indexes.
+// table holds the records of one object and its unique indexes. A stored
+// record map is never modified: a write stores a new map (see set).
 type table struct {
 	obj     *objectDef
 	rows    map[string]map[string]any
 	uniques map[string]map[string]string // dotted path -> normalized value -> id
+	hashes  map[string]*hashIndex        // list indexes, built when first useful (index.go)
+	orders  map[string]*orderIndex
 }
 
 func newTable(o *objectDef) *table {
@@ -220,8 +224,7 @@ func (s *Server) checkRelations(o *objectDef, r map[string]any) *apiError {
 }
 
 func (s *Server) insert(t *table, r map[string]any) {
-	t.rows[r["id"].(string)] = r
-	t.index(r)
+	t.set(r)
 }
 
 // applyUpdate merges vals (already coerced) into a copy of old and returns
@@ -279,10 +282,8 @@ func (s *Server) update(t *table, id string, input map[string]any, source string
 	}
 	r["updatedAt"] = formatTime(at)
 	r["updatedBy"] = s.actor(source)
-	t.unindex(old)
-	t.rows[id] = r
-	t.index(r)
-	return r, &event{obj: t.obj, action: "updated", record: cloneRecord(r), updatedFields: changed, at: at}, nil
+	t.set(r)
+	return r, &event{obj: t.obj, action: "updated", record: r, updatedFields: changed, at: at}, nil
 }
 
 // softDelete marks a live record deleted.
@@ -292,10 +293,12 @@ func (s *Server) softDelete(t *table, id string) (*event, *apiError) {
 		return nil, notFound("Record not found")
 	}
 	at := s.stamp()
-	before := cloneRecord(r) // webhooks carry the record as it was before a delete
-	r["deletedAt"] = formatTime(at)
-	r["updatedAt"] = formatTime(at)
-	return &event{obj: t.obj, action: "deleted", record: before, at: at}, nil
+	nr := maps.Clone(r)
+	nr["deletedAt"] = formatTime(at)
+	nr["updatedAt"] = formatTime(at)
+	t.set(nr)
+	// webhooks carry the record as it was before a delete
+	return &event{obj: t.obj, action: "deleted", record: r, at: at}, nil
 }
 
 // destroy removes a record for good (soft-deleted or not) and nulls the
@@ -306,18 +309,23 @@ func (s *Server) destroy(t *table, id string) ([]*event, *apiError) {
 		return nil, notFound("Record not found")
 	}
 	at := s.stamp()
-	t.unindex(r)
-	delete(t.rows, id)
-	evs := []*event{{obj: t.obj, action: "destroyed", record: cloneRecord(r), at: at}}
+	t.remove(id)
+	evs := []*event{{obj: t.obj, action: "destroyed", record: r, at: at}}
 	for _, ot := range s.tables {
 		for _, f := range ot.obj.Fields {
 			if f.Target != t.obj.Plural {
 				continue
 			}
+			var hit []map[string]any
 			for _, row := range ot.rows {
 				if row[f.Name] == id {
-					row[f.Name] = nil
+					hit = append(hit, row)
 				}
+			}
+			for _, row := range hit {
+				nr := maps.Clone(row)
+				nr[f.Name] = nil
+				ot.set(nr)
 			}
 		}
 	}
@@ -331,12 +339,14 @@ func (s *Server) restore(t *table, id string) (map[string]any, *event, *apiError
 		return nil, nil, notFound("Record not found")
 	}
 	if r["deletedAt"] == nil {
-		return cloneRecord(r), nil, nil
+		return r, nil, nil
 	}
 	at := s.stamp()
-	r["deletedAt"] = nil
-	r["updatedAt"] = formatTime(at)
-	return cloneRecord(r), &event{obj: t.obj, action: "restored", record: cloneRecord(r), at: at}, nil
+	nr := maps.Clone(r)
+	nr["deletedAt"] = nil
+	nr["updatedAt"] = formatTime(at)
+	t.set(nr)
+	return nr, &event{obj: t.obj, action: "restored", record: nr, at: at}, nil
 }
 
 // upsertMatch finds the stored records (soft-deleted included) that match
