@@ -4,11 +4,11 @@ package main
 // held by the manual conflict policy.
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
-	"strconv"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -32,47 +32,35 @@ same fields since the last sync. Decide with 'pipe conflicts resolve ID
   pipe conflicts resolve 7 --take sink`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			_, st, err := openStore(cmd.Context(), app)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			cs, err := st.Conflicts(cmd.Context(), pipeline, all)
-			if err != nil {
-				return fmt.Errorf("listing conflicts: %w", err)
-			}
-			if output == "json" {
-				if cs == nil {
-					cs = []state.Conflict{}
-				}
-				return writeJSON(app.Stdout, cs)
-			}
-			if len(cs) == 0 {
-				fmt.Fprintln(app.Stdout, "no open conflicts")
-				return nil
-			}
-			for _, c := range cs {
-				status := "open"
-				switch {
-				case c.AppliedAt != nil:
-					status = "applied: " + c.Resolution + " won"
-				case c.Resolution != "":
-					status = "resolved: " + c.Resolution + " wins on the next run"
-				}
-				fmt.Fprintf(app.Stdout, "conflict %d  pipeline %s  source %s  sink %s  (%s)\n", c.ID, c.Pipeline, c.SourceKey, c.SinkKey, status)
-				tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "  FIELD\tSOURCE\tSINK")
-				fields := append([]string(nil), c.Fields...)
-				sort.Strings(fields)
-				for _, f := range fields {
-					fmt.Fprintf(tw, "  %s\t%s\t%s\n", f, show(c.Source[f]), show(c.Sink[f]))
-				}
-				tw.Flush()
-			}
-			return nil
+			return listState(cmd, app, output, "conflicts",
+				func(ctx context.Context, st state.Store) ([]state.Conflict, error) {
+					return st.Conflicts(ctx, pipeline, all)
+				},
+				func(w io.Writer, cs []state.Conflict) error {
+					if len(cs) == 0 {
+						fmt.Fprintln(w, "no open conflicts")
+						return nil
+					}
+					for _, c := range cs {
+						status := "open"
+						switch {
+						case c.AppliedAt != nil:
+							status = "applied: " + c.Resolution + " won"
+						case c.Resolution != "":
+							status = "resolved: " + c.Resolution + " wins on the next run"
+						}
+						fmt.Fprintf(w, "conflict %d  pipeline %s  source %s  sink %s  (%s)\n", c.ID, c.Pipeline, c.SourceKey, c.SinkKey, status)
+						tw := newTable(w)
+						fmt.Fprintln(tw, "  FIELD\tSOURCE\tSINK")
+						fields := append([]string(nil), c.Fields...)
+						sort.Strings(fields)
+						for _, f := range fields {
+							fmt.Fprintf(tw, "  %s\t%s\t%s\n", f, show(c.Source[f]), show(c.Sink[f]))
+						}
+						tw.Flush()
+					}
+					return nil
+				})
 		},
 	}
 	cmd.Flags().StringVar(&pipeline, "pipeline", "", "only the conflicts of this pipeline")
@@ -89,9 +77,9 @@ func newConflictsResolveCmd(app *App) *cobra.Command {
 		Short: "Decide a held conflict; the pipeline's next run applies it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
+			id, err := parseID("conflict", args[0], "pipe conflicts")
 			if err != nil {
-				return usageError(fmt.Errorf("conflict id %q is not a number (see pipe conflicts)", args[0]))
+				return err
 			}
 			if take != state.TakeSource && take != state.TakeSink {
 				return usageError(fmt.Errorf("--take %q: want source or sink", take))

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -22,7 +21,7 @@ func newListCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			w := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
+			w := newTable(app.Stdout)
 			fmt.Fprintln(w, "PIPELINE\tSOURCE\t\tSINK\tDIRECTION\tTRIGGER\tDEPENDS ON")
 			for _, name := range cfg.PipelineNames() {
 				p := cfg.Pipelines[name]

@@ -1,10 +1,8 @@
 package main
 
-// `pipe run`: run pipelines once (or plan them with --dry-run), and the
-// helpers the state commands (runs, rejects, conflicts) share.
+// `pipe run`: run pipelines once (or plan them with --dry-run).
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,17 +11,14 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/kelompok/pipe/config"
 	"github.com/kelompok/pipe/engine"
 	"github.com/kelompok/pipe/engine/state"
-	"github.com/kelompok/pipe/engine/state/storeopen"
 )
 
 func init() { register(newRunCmd) }
@@ -32,43 +27,6 @@ func init() { register(newRunCmd) }
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
-}
-
-// outputFlag adds --output (text or json) to cmd.
-func outputFlag(cmd *cobra.Command, out *string) {
-	cmd.Flags().StringVarP(out, "output", "o", "text", "output format: text (tables) or json")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
-}
-
-func checkOutput(out string) error {
-	if out != "text" && out != "json" {
-		return usageError(fmt.Errorf("--output %q: want text or json", out))
-	}
-	return nil
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-// openStore loads the configuration and opens (and migrates) its state
-// store. A configuration error exits with status 2.
-func openStore(ctx context.Context, app *App) (*config.Config, state.Store, error) {
-	cfg, err := app.Config(ctx)
-	if err != nil {
-		return nil, nil, Exit(ExitUsage, err)
-	}
-	st, err := storeopen.Open(ctx, cfg.State, cfg.Dir, resolverFor(cfg))
-	if err != nil {
-		return nil, nil, fmt.Errorf("opening the state store: %w", err)
-	}
-	if err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, nil, fmt.Errorf("migrating the state store: %w", err)
-	}
-	return cfg, st, nil
 }
 
 func newRunCmd(app *App) *cobra.Command {
@@ -201,7 +159,7 @@ func (b *bar) finish() {
 // printResults prints one summary line per pipeline, and with verbose every
 // decision.
 func printResults(w io.Writer, results []engine.Result, dryRun, verbose bool) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	for _, r := range results {
 		c := r.Counts
 		status := r.Status

@@ -3,10 +3,10 @@ package main
 // `pipe runs`, `pipe runs show ID`: the run history and one run's audit.
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"text/tabwriter"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,41 +29,29 @@ func newRunsCmd(app *App) *cobra.Command {
   pipe runs show 42`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			_, st, err := openStore(cmd.Context(), app)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			runs, err := st.RunList(cmd.Context(), state.RunListParams{Pipeline: pipeline, Limit: limit})
-			if err != nil {
-				return fmt.Errorf("listing runs: %w", err)
-			}
-			if output == "json" {
-				if runs == nil {
-					runs = []state.Run{}
-				}
-				return writeJSON(app.Stdout, runs)
-			}
-			tw := tabwriter.NewWriter(app.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tPIPELINE\tTRIGGER\tSTARTED\tDURATION\tSTATUS\tCREATED\tUPDATED\tDELETED\tLINKED\tSKIPPED\tCONFLICTS\tREJECTED\tFAILED")
-			for _, r := range runs {
-				status := r.Status
-				if r.DryRun {
-					status += " (dry run)"
-				}
-				dur := "-"
-				if r.FinishedAt != nil {
-					dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
-				}
-				c := r.Counts
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", r.ID, r.Pipeline, r.Trigger,
-					r.StartedAt.Local().Format("2006-01-02 15:04:05"), dur, status,
-					c.Created, c.Updated, c.Deleted, c.Linked, c.Skipped, c.Conflicts, c.Rejected, c.Failed)
-			}
-			return tw.Flush()
+			return listState(cmd, app, output, "runs",
+				func(ctx context.Context, st state.Store) ([]state.Run, error) {
+					return st.RunList(ctx, state.RunListParams{Pipeline: pipeline, Limit: limit})
+				},
+				func(w io.Writer, runs []state.Run) error {
+					tw := newTable(w)
+					fmt.Fprintln(tw, "ID\tPIPELINE\tTRIGGER\tSTARTED\tDURATION\tSTATUS\tCREATED\tUPDATED\tDELETED\tLINKED\tSKIPPED\tCONFLICTS\tREJECTED\tFAILED")
+					for _, r := range runs {
+						status := r.Status
+						if r.DryRun {
+							status += " (dry run)"
+						}
+						dur := "-"
+						if r.FinishedAt != nil {
+							dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+						}
+						c := r.Counts
+						fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", r.ID, r.Pipeline, r.Trigger,
+							r.StartedAt.Local().Format("2006-01-02 15:04:05"), dur, status,
+							c.Created, c.Updated, c.Deleted, c.Linked, c.Skipped, c.Conflicts, c.Rejected, c.Failed)
+					}
+					return tw.Flush()
+				})
 		},
 	}
 	cmd.Flags().StringVar(&pipeline, "pipeline", "", "only the runs of this pipeline")
@@ -83,9 +71,9 @@ func newRunsShowCmd(app *App) *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			id, err := strconv.ParseInt(args[0], 10, 64)
+			id, err := parseID("run", args[0], "pipe runs")
 			if err != nil {
-				return usageError(fmt.Errorf("run id %q is not a number (see pipe runs)", args[0]))
+				return err
 			}
 			_, st, err := openStore(cmd.Context(), app)
 			if err != nil {

@@ -2,14 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/kelompok/pipe/config"
 	"github.com/kelompok/pipe/engine/mapping"
 )
 
@@ -30,21 +28,15 @@ Exit status: 0 all tests pass, 1 a test failed, 2 the configuration is
 invalid or the command line is wrong. --format github prints GitHub Actions
 annotations for failures.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "text" && format != "github" {
-				return usageError(fmt.Errorf("--format %q: want text or github", format))
+			if err := checkFormat(format); err != nil {
+				return err
 			}
 			cfg, err := app.Config(cmd.Context())
-			var errs config.Errors
-			switch {
-			case errors.As(err, &errs):
-				if format == "github" {
-					fmt.Fprint(app.Stdout, errs.GitHub())
-				} else {
-					fmt.Fprintln(app.Stdout, errs.Error())
-				}
-				fmt.Fprintf(app.Stderr, "%s: %d problem(s) in the configuration; no test ran\n", app.ConfigDir(), len(errs))
+			if n, ok := printConfigErrors(app, err, format); ok {
+				fmt.Fprintf(app.Stderr, "%s: %d problem(s) in the configuration; no test ran\n", app.ConfigDir(), n)
 				return Exit(ExitUsage, nil)
-			case err != nil:
+			}
+			if err != nil {
 				return Exit(ExitUsage, err)
 			}
 			results, err := mapping.RunTests(cfg, args)
@@ -65,9 +57,8 @@ annotations for failures.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output format: text, or github (Actions annotations for failures)")
+	formatFlag(cmd, &format, "output format: text, or github (Actions annotations for failures)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print the mapped output of passing tests")
-	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "github"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/kelompok/pipe/config"
 )
 
 func init() { register(newValidateCmd) }
@@ -23,28 +20,21 @@ Exit status: 0 valid, 1 invalid, 2 usage error. --format github prints
 GitHub Actions annotations, for a one-line CI gate.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "text" && format != "github" {
-				return usageError(fmt.Errorf("--format %q: want text or github", format))
+			if err := checkFormat(format); err != nil {
+				return err
 			}
 			cfg, err := app.Config(cmd.Context())
-			var errs config.Errors
-			switch {
-			case errors.As(err, &errs):
-				if format == "github" {
-					fmt.Fprint(app.Stdout, errs.GitHub())
-				} else {
-					fmt.Fprintln(app.Stdout, errs.Error())
-				}
-				fmt.Fprintf(app.Stderr, "%s: %d problem(s)\n", app.ConfigDir(), len(errs))
+			if n, ok := printConfigErrors(app, err, format); ok {
+				fmt.Fprintf(app.Stderr, "%s: %d problem(s)\n", app.ConfigDir(), n)
 				return Exit(ExitFailure, nil)
-			case err != nil:
+			}
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(app.Stdout, "%s: valid (%d connections, %d pipelines)\n", app.ConfigDir(), len(cfg.Connections), len(cfg.Pipelines))
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output format: text (file:line:col: message) or github (Actions annotations)")
-	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "github"}, cobra.ShellCompDirectiveNoFileComp))
+	formatFlag(cmd, &format, "output format: text (file:line:col: message) or github (Actions annotations)")
 	return cmd
 }
