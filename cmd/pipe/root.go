@@ -127,6 +127,19 @@ var commands []func(*App) *cobra.Command
 // register adds a subcommand; call it from an init function.
 func register(newCmd func(*App) *cobra.Command) { commands = append(commands, newCmd) }
 
+// groupCmd builds a command that only groups subcommands: run without one,
+// it prints its help.
+func groupCmd(use, short string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(subs...)
+	return cmd
+}
+
 // newRoot builds the root command with every registered subcommand.
 func newRoot(app *App) *cobra.Command {
 	root := &cobra.Command{

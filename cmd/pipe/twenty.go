@@ -18,14 +18,7 @@ import (
 func init() { registerTwentySubcommand(newTwentyFieldsCmd) }
 
 func newTwentyFieldsCmd(app *App) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "fields",
-		Short: "Manage custom fields of a Twenty workspace",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
-	cmd.AddCommand(newTwentyFieldsEnsureCmd(app))
-	return cmd
+	return groupCmd("fields", "Manage custom fields of a Twenty workspace", newTwentyFieldsEnsureCmd(app))
 }
 
 func newTwentyFieldsEnsureCmd(app *App) *cobra.Command {

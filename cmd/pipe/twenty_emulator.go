@@ -34,16 +34,11 @@ func registerTwentySubcommand(newCmd func(*App) *cobra.Command) {
 
 // newTwentyGroupCmd builds `pipe twenty`, which only groups subcommands.
 func newTwentyGroupCmd(app *App) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "twenty",
-		Short: "Twenty CRM tools: a local emulator and workspace helpers",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
+	subs := make([]*cobra.Command, 0, len(twentySubcommands))
 	for _, newCmd := range twentySubcommands {
-		cmd.AddCommand(newCmd(app))
+		subs = append(subs, newCmd(app))
 	}
-	return cmd
+	return groupCmd("twenty", "Twenty CRM tools: a local emulator and workspace helpers", subs...)
 }
 
 // parseRate reads "100/1s" (tokens per window).
