@@ -75,7 +75,13 @@ func newConflictsResolveCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "resolve ID --take source|sink",
 		Short: "Decide a held conflict; the pipeline's next run applies it",
-		Args:  cobra.ExactArgs(1),
+		Long: `Records the decision for conflict ID (the number 'pipe conflicts' prints):
+with --take source the source's values win, with --take sink the sink's.
+Nothing is written to either system until the pipeline's next run, which
+applies the decision. --take is required.`,
+		Example: `  pipe conflicts resolve 7 --take sink
+  pipe run members   # applies it`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseID("conflict", args[0], "pipe conflicts")
 			if err != nil {

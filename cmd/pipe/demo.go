@@ -27,7 +27,8 @@ nothing changes.
 
 By default everything happens in a temporary directory that is removed at
 the end; with --dir the directory (config, kelompok.db, .pipe/state.db) is
-kept so that pipe runs / pipe runs show ID --config DIR can look at it.`,
+kept, and 'pipe runs', 'pipe runs show ID' and 'pipe rejects' with
+--config DIR look at it.`,
 		Example: `  pipe demo
   pipe demo --dir ./pipe-demo && pipe runs --config ./pipe-demo`,
 		Args: cobra.NoArgs,

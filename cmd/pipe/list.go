@@ -15,7 +15,9 @@ func newListCmd(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the pipelines: source -> sink, direction, trigger",
-		Args:  cobra.NoArgs,
+		Example: `  pipe list
+  pipe list --config ./pipelines`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := app.Config(cmd.Context())
 			if err != nil {

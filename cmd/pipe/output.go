@@ -21,7 +21,7 @@ import (
 
 // outputFlag adds --output (text or json) to cmd.
 func outputFlag(cmd *cobra.Command, out *string) {
-	cmd.Flags().StringVarP(out, "output", "o", "text", "output format: text (tables) or json")
+	cmd.Flags().StringVarP(out, "output", "o", "text", "output format: text (for reading) or json (for scripts)")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 }
 

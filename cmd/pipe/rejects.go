@@ -20,6 +20,10 @@ func newRejectsCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rejects",
 		Short: "List rejected records and why (each run retries them)",
+		Long: `Lists the open rejects: records refused by a mapping or by the other side,
+unresolved refs and deletes held by the mass-delete guard, with the side,
+the key, how many times they were retried and the reason. Every run of the
+pipeline retries them; a record that then succeeds leaves the list.`,
 		Example: `  pipe rejects
   pipe rejects --pipeline members --output json`,
 		Args: cobra.NoArgs,

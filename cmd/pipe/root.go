@@ -147,7 +147,12 @@ func newRoot(app *App) *cobra.Command {
 		Short: "Sync Kelompok and Twenty CRM as declared in CUE files",
 		Long: `pipe keeps systems in sync (Kelompok's PostgreSQL and Twenty CRM first) as
 declared in CUE files read at run time: connections, pipelines, mappings,
-conflict and delete policies. Start with 'pipe validate' and 'pipe list'.`,
+conflict and delete policies. Start with 'pipe demo' (nothing to install),
+or 'pipe validate' and 'pipe list' in a configuration directory.
+
+Exit status: 0 success, 1 failure, 2 wrong command line. An invalid
+configuration exits 1 from validate, list, show and twenty fields ensure,
+and 2 from run, test, runs, rejects and conflicts.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {

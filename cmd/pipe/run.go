@@ -48,8 +48,10 @@ With --dry-run nothing is written to either system and no link or cursor
 moves: the plan is printed instead (counts per action; every decision with
 its field diff and reason with -v or --output json).
 
-Exit status: 0 when every record succeeded, 1 when some failed or were
-rejected (see pipe rejects), 2 for configuration errors.`,
+Exit status: 0 when every pipeline succeeded; 1 when a pipeline failed, was
+skipped (a dependency did not succeed) or ended partial (some records were
+rejected or failed: see pipe rejects); 2 for a wrong command line or a
+configuration error (invalid config, unknown pipeline, dependency cycle).`,
 		Example: `  pipe run members --dry-run -v
   pipe run --all
   pipe run organizations members --full --limit 1000 --output json`,

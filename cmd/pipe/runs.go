@@ -24,6 +24,8 @@ func newRunsCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "runs",
 		Short: "List recent runs, or show one run's audit trail",
+		Long: `Lists the most recent runs, newest first: pipeline, trigger, start, duration,
+status and counts. 'pipe runs show ID' prints one run's audit trail.`,
 		Example: `  pipe runs
   pipe runs --pipeline members --limit 10
   pipe runs show 42`,
@@ -55,7 +57,7 @@ func newRunsCmd(app *App) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&pipeline, "pipeline", "", "only the runs of this pipeline")
-	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many runs, newest first")
+	cmd.Flags().IntVar(&limit, "limit", 50, "show at most N runs, newest first")
 	outputFlag(cmd, &output)
 	cmd.AddCommand(newRunsShowCmd(app))
 	return cmd
@@ -66,7 +68,12 @@ func newRunsShowCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show one run and its audit trail (every record decision, with field diffs)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Prints one run (pipeline, trigger, status, duration, counts, error) and its
+audit trail: every record decision with its reason and field diff. Unchanged
+records are counted, not audited. ID is the first column of 'pipe runs'.`,
+		Example: `  pipe runs show 42
+  pipe runs show 42 --output json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err

@@ -15,7 +15,13 @@ func newShowCmd(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show PIPELINE",
 		Short: "Print a pipeline's resolved configuration as JSON (secrets as references)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Prints the pipeline as the configuration resolves it (defaults filled in),
+with its source and sink connections (name, kind, parameters). Secrets
+appear as their references ({env: ...}, {file: ...}, {vault: ...}), never as
+values.`,
+		Example: `  pipe show members
+  pipe show members | jq .pipeline.push`,
+		Args: cobra.ExactArgs(1),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 			if len(args) > 0 {
 				return nil, cobra.ShellCompDirectiveNoFileComp

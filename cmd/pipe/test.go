@@ -27,6 +27,9 @@ read from or written to any system.
 Exit status: 0 all tests pass, 1 a test failed, 2 the configuration is
 invalid or the command line is wrong. --format github prints GitHub Actions
 annotations for failures.`,
+		Example: `  pipe test
+  pipe test members -v
+  pipe test --format github`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format); err != nil {
 				return err
@@ -57,7 +60,7 @@ annotations for failures.`,
 			return nil
 		},
 	}
-	formatFlag(cmd, &format, "output format: text, or github (Actions annotations for failures)")
+	formatFlag(cmd, &format, "output format: text (ok/FAIL lines) or github (GitHub Actions annotations for failures)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print the mapped output of passing tests")
 	return cmd
 }

@@ -18,6 +18,8 @@ the semantic rules (references, dependencies, expressions, field paths,
 durations, secret references) and prints every problem as file:line:col.
 Exit status: 0 valid, 1 invalid, 2 usage error. --format github prints
 GitHub Actions annotations, for a one-line CI gate.`,
+		Example: `  pipe validate
+  pipe validate --config ./pipelines --format github`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(format); err != nil {
@@ -35,6 +37,6 @@ GitHub Actions annotations, for a one-line CI gate.`,
 			return nil
 		},
 	}
-	formatFlag(cmd, &format, "output format: text (file:line:col: message) or github (Actions annotations)")
+	formatFlag(cmd, &format, "output format: text (file:line:col: message lines) or github (GitHub Actions annotations)")
 	return cmd
 }
