@@ -71,7 +71,7 @@ func benchRecord(i int) connectors.Record {
 
 // benchEnv builds an engine with the real mapping package over two memory
 // streams, the source holding n records.
-func benchEnv(b *testing.B, n int) *env {
+func benchEnv(b testing.TB, n int) *env {
 	e := newEnv(b, storeKinds[0].open, benchPipeline(b, 1000))
 	eng, err := engine.New(engine.Config{Config: e.cfg, Store: e.store, Registry: registryOf(e), Now: e.clock.Now})
 	if err != nil {

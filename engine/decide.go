@@ -254,7 +254,7 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 				cf[p] = true
 			case fe:
 				ct[p] = true
-			case !mapping.Equal(fv, toVals[p]):
+			case !equal(fv, toVals[p]):
 				cf[p], ct[p] = true, true
 				continue
 			default:
@@ -268,10 +268,10 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 			}
 			continue
 		}
-		if inFrom && !fromEcho && !mapping.Equal(fv, base[p]) {
+		if inFrom && !fromEcho && !equal(fv, base[p]) {
 			cf[p] = true
 		}
-		if !toEcho && !mapping.Equal(toVals[p], base[p]) {
+		if !toEcho && !equal(toVals[p], base[p]) {
 			ct[p] = true
 		}
 	}
@@ -289,7 +289,7 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 		switch {
 		case cf[p] && !ct[p]:
 			merged[p], fromWins[p] = fromVals[p], true
-		case cf[p] && ct[p] && !mapping.Equal(fromVals[p], toVals[p]):
+		case cf[p] && ct[p] && !equal(fromVals[p], toVals[p]):
 			conflicts = append(conflicts, p)
 		}
 	}
@@ -389,7 +389,7 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 	var toDiff []state.FieldChange
 	toFields := map[string]any{}
 	for _, p := range r.paths {
-		if fromWins[p] && !mapping.Equal(merged[p], toVals[p]) {
+		if fromWins[p] && !equal(merged[p], toVals[p]) {
 			raw, _ := mapping.Get(it.fromRaw, p)
 			mapping.Set(toFields, p, raw)
 			toDiff = append(toDiff, state.FieldChange{Field: p, Old: toVals[p], New: merged[p]})
@@ -411,7 +411,7 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 	if r.p.Direction == config.Both && w.back != nil {
 		needed := false
 		for p, v := range fromVals {
-			if !fromWins[p] && !mapping.Equal(merged[p], v) {
+			if !fromWins[p] && !equal(merged[p], v) {
 				needed = true
 				break
 			}
@@ -442,7 +442,7 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 				if !ok {
 					continue
 				}
-				if cv := v; !mapping.Equal(cv, fromCur[p]) {
+				if cv := v; !equal(cv, fromCur[p]) {
 					mapping.Set(fromFields, p, v)
 					fromDiff = append(fromDiff, state.FieldChange{Field: p, Old: fromCur[p], New: cv})
 				}
@@ -512,6 +512,23 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 	}
 }
 
+// equal is mapping.Equal with a fast path for the common case of two equal
+// strings or two nils (Canonical is a function of its input, so equal inputs
+// are equal outputs).
+func equal(a, b any) bool {
+	switch a := a.(type) {
+	case string:
+		if b, ok := b.(string); ok && a == b {
+			return true
+		}
+	case nil:
+		if b == nil {
+			return true
+		}
+	}
+	return mapping.Equal(a, b)
+}
+
 // isEmpty reports whether a compared value is unset: nil, "", an empty
 // list, or a composite whose every sub-field is empty.
 func isEmpty(v any) bool {
@@ -538,10 +555,10 @@ func isEmpty(v any) bool {
 func sameAsBase(fromVals, toVals, base map[string]any, paths []string) bool {
 	for _, p := range paths {
 		b := base[p]
-		if fv, ok := fromVals[p]; ok && !mapping.Equal(fv, b) {
+		if fv, ok := fromVals[p]; ok && !equal(fv, b) {
 			return false
 		}
-		if !mapping.Equal(toVals[p], b) {
+		if !equal(toVals[p], b) {
 			return false
 		}
 	}
@@ -553,7 +570,7 @@ func sameLink(a, b *state.Link) bool {
 		return false
 	}
 	for k, v := range a.Base {
-		if !mapping.Equal(v, b.Base[k]) {
+		if !equal(v, b.Base[k]) {
 			return false
 		}
 	}

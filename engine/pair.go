@@ -77,6 +77,15 @@ func (it *item) sinkKey() string {
 // pair looks every item up in the ledger, fetches the other side of linked
 // pairs, and matches the others by the identity rules.
 func (r *runner) pair(ctx context.Context, items []*item, side string) error {
+	if err := r.lookupLinks(ctx, items, side); err != nil {
+		return err
+	}
+	return r.matchUnknown(ctx, items, side)
+}
+
+// lookupLinks looks items up in the ledger and fetches the other side of
+// linked pairs.
+func (r *runner) lookupLinks(ctx context.Context, items []*item, side string) error {
 	keys := make([]string, 0, len(items))
 	for _, it := range items {
 		keys = append(keys, it.key)
@@ -94,15 +103,10 @@ func (r *runner) pair(ctx context.Context, items []*item, side string) error {
 	other := otherSide(side)
 	oi := sideIdx(other)
 	var otherKeys []string
-	var unknown []*item
 	for _, it := range items {
 		if l, ok := links[it.key]; ok {
 			it.link = &l
 			otherKeys = append(otherKeys, r.linkKeys(&l)[oi])
-			continue
-		}
-		if o := it.recs[sideIdx(side)]; o != nil && !o.Deleted && it.reject == "" && !it.filtered {
-			unknown = append(unknown, it)
 		}
 	}
 	if len(otherKeys) > 0 {
@@ -116,7 +120,25 @@ func (r *runner) pair(ctx context.Context, items []*item, side string) error {
 			}
 		}
 	}
-	if len(unknown) > 0 && len(r.p.Match) > 0 {
+	return nil
+}
+
+// matchUnknown matches the live items that have no link by the identity
+// rules.
+func (r *runner) matchUnknown(ctx context.Context, items []*item, side string) error {
+	if len(r.p.Match) == 0 {
+		return nil
+	}
+	var unknown []*item
+	for _, it := range items {
+		if it.link != nil {
+			continue
+		}
+		if o := it.recs[sideIdx(side)]; o != nil && !o.Deleted && it.reject == "" && !it.filtered {
+			unknown = append(unknown, it)
+		}
+	}
+	if len(unknown) > 0 {
 		return r.match(ctx, unknown, side)
 	}
 	return nil

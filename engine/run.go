@@ -109,6 +109,12 @@ type runner struct {
 	held       map[string]bool // source keys of pairs held as conflicts in this run
 	seen       map[string]bool // source keys read from the source (both-way runs)
 	retrying   bool            // processing rejects and resolved conflicts
+
+	// Keys processed by the latest batches, to tell which prefetched links
+	// are stale (see prefetch).
+	touchMu  sync.Mutex
+	touchSeq int // batches processed so far
+	touched  []touchedBatch
 }
 
 func (e *Engine) runPipeline(ctx context.Context, name string, params RunParams) Result {
@@ -388,12 +394,13 @@ func (r *runner) readChanges(ctx context.Context, side string) error {
 			if side == r.from {
 				r.mapAll(items) // the read records are the ones mapped
 			}
+			pre := r.prefetch(ctx, items, side)
 			return func() {
 				if failed() != nil {
 					return
 				}
 				var err error
-				if blocked, err = r.process(ctx, items, side, blocked); err != nil {
+				if blocked, err = r.process(ctx, items, side, blocked, pre); err != nil {
 					mu.Lock()
 					failure = err
 					mu.Unlock()
@@ -451,7 +458,7 @@ func (r *runner) retry(ctx context.Context, open []state.Reject) error {
 				}
 			}
 			if len(group) > 0 {
-				if _, err := r.process(ctx, group, side, true); err != nil {
+				if _, err := r.process(ctx, group, side, true, nil); err != nil {
 					return err
 				}
 			}
@@ -508,8 +515,13 @@ func (r *runner) get(ctx context.Context, side string, keys []string) (map[strin
 // process pairs, maps, decides and applies one batch of items read from
 // side. blocked says the side's cursor may not move any more in this run
 // (an earlier record failed); the returned value says so for later batches.
-func (r *runner) process(ctx context.Context, items []*item, side string, blocked bool) (bool, error) {
-	if err := r.pair(ctx, items, side); err != nil {
+func (r *runner) process(ctx context.Context, items []*item, side string, blocked bool, pre *prefetched) (bool, error) {
+	defer r.touch(items)
+	if pre == nil {
+		if err := r.pair(ctx, items, side); err != nil {
+			return blocked, err
+		}
+	} else if err := r.pairPrefetched(ctx, items, side, pre); err != nil {
 		return blocked, err
 	}
 	r.mapAll(items)

@@ -149,10 +149,11 @@ func commit(ctx context.Context, tx *sql.Tx, b state.Batch) error {
 		}); err != nil {
 		return fmt.Errorf("cursor: %w", err)
 	}
-	if err := exec(ctx, tx, `DELETE FROM intents WHERE pipeline = ? AND side = ? AND key = ?`, len(b.IntentsDone), func(i int) ([]any, error) {
-		in := b.IntentsDone[i]
-		return []any{pipelineOr(in.Pipeline, b.Pipeline), in.Side, in.Key}, nil
-	}); err != nil {
+	if err := execRows(ctx, tx, `DELETE FROM intents WHERE (pipeline, side, key) IN (VALUES `, `)`,
+		3, len(b.IntentsDone), func(i int) ([]any, error) {
+			in := b.IntentsDone[i]
+			return []any{pipelineOr(in.Pipeline, b.Pipeline), in.Side, in.Key}, nil
+		}); err != nil {
 		return fmt.Errorf("intent done: %w", err)
 	}
 	if err := exec(ctx, tx, `

@@ -32,7 +32,7 @@ func Norm(t time.Time) time.Time {
 
 // JSON encodes v for a JSON column; nil maps and slices become "null".
 func JSON(v any) (string, error) {
-	b, err := json.Marshal(v)
+	b, err := appendJSON(make([]byte, 0, 256), v)
 	if err != nil {
 		return "", fmt.Errorf("encode %T as JSON for the state store: %w", v, err)
 	}
@@ -43,6 +43,12 @@ func JSON(v any) (string, error) {
 func Decode(s string, dst any) error {
 	if s == "" || s == "null" {
 		return nil
+	}
+	if m, ok := dst.(*map[string]any); ok && *m == nil {
+		if flat, ok := decodeFlat(s); ok {
+			*m = flat
+			return nil
+		}
 	}
 	if err := json.Unmarshal([]byte(s), dst); err != nil {
 		return fmt.Errorf("decode JSON column of the state store: %w", err)
