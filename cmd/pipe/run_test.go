@@ -122,6 +122,9 @@ func TestRunCommands(t *testing.T) {
 	if code, _, errOut = run(t, "conflicts", "resolve", "99", "--take", "sink", "--config", dir); code != ExitFailure || !strings.Contains(errOut, "no conflict 99") {
 		t.Fatalf("resolve unknown: %d %s", code, errOut)
 	}
+	if code, _, errOut := run(t, "conflicts", "resolve", "1", "--config", dir); code != ExitUsage || !strings.Contains(errOut, "take") {
+		t.Errorf("conflicts resolve without --take: exit %d (%s), want %d", code, errOut, ExitUsage)
+	}
 	if code, _, _ = run(t, "conflicts", "resolve", "1", "--take", "both", "--config", dir); code != ExitUsage {
 		t.Fatalf("resolve --take both: exit %d, want 2", code)
 	}
