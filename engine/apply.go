@@ -123,6 +123,11 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 		}
 		return blocked, nil
 	}
+	// Nothing of this batch is written before the previous batch is
+	// committed.
+	if err := r.settle(); err != nil {
+		return blocked, err
+	}
 	now := r.now().UTC()
 	var intents []state.Intent
 	for _, it := range items {
@@ -177,9 +182,7 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 	if moved {
 		b.Cursors[side] = cursor
 	}
-	if err := r.store.Commit(ctx, b); err != nil {
-		return blocked, fmt.Errorf("committing a batch of %d records of %q: %w", len(items), r.p.Name, err)
-	}
+	r.commitAsync(ctx, b, len(items))
 	return blocked, nil
 }
 
@@ -344,6 +347,9 @@ func (r *runner) vanished(it *item, gi int, b *state.Batch, at time.Time) {
 // finishDeletes applies this run's deletes unless they exceed the delete
 // guard, in which case none is applied and all are kept as rejects.
 func (r *runner) finishDeletes(ctx context.Context) error {
+	if err := r.settle(); err != nil {
+		return err
+	}
 	total := len(r.deletes)
 	if total == 0 {
 		return nil

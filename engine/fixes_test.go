@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -189,4 +190,47 @@ func TestVanishedRecordFollowsDeletePolicy(t *testing.T) {
 			})
 		})
 	}
+}
+
+// failingCommits fails the n-th Commit (1-based).
+type failingCommits struct {
+	state.Store
+	mu    sync.Mutex
+	calls int
+	n     int
+}
+
+func (f *failingCommits) Commit(ctx context.Context, b state.Batch) error {
+	f.mu.Lock()
+	f.calls++
+	fail := f.calls == f.n
+	f.mu.Unlock()
+	if fail {
+		return errors.New("disk full")
+	}
+	return f.Store.Commit(ctx, b)
+}
+
+// TestFailedCommitStopsTheNextBatchsWrites: a batch's commit runs while the
+// next batch is paired and decided, but the next batch writes nothing
+// before that commit succeeded: when it fails, the run fails with its
+// error, nothing more is written, and a rerun completes without duplicates.
+func TestFailedCommitStopsTheNextBatchsWrites(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		st := &failingCommits{Store: open(t), n: 2}
+		e := newEnvOn(t, st, members(config.Push))
+		e.seed(500) // 5 batches of 100
+		res := e.run(engine.RunParams{})[0]
+		if res.Status != state.RunFailed || !strings.Contains(res.Error, "disk full") {
+			t.Fatalf("status %s (%s)", res.Status, res.Error)
+		}
+		if n := len(e.snk.S("people").All()); n != 200 {
+			t.Fatalf("%d people written, want 200 (the batch after the failed commit must not write)", n)
+		}
+		st.n = 0
+		e.runOK(engine.RunParams{})
+		if n, l := len(e.snk.S("people").All()), e.linkCount(); n != 500 || l != 500 {
+			t.Fatalf("after the rerun: %d people, %d links, want 500", n, l)
+		}
+	})
 }

@@ -77,6 +77,9 @@ func (it *item) sinkKey() string {
 // pair looks every item up in the ledger, fetches the other side of linked
 // pairs, and matches the others by the identity rules.
 func (r *runner) pair(ctx context.Context, items []*item, side string) error {
+	if err := r.settle(); err != nil {
+		return err
+	}
 	if err := r.lookupLinks(ctx, items, side); err != nil {
 		return err
 	}
@@ -138,10 +141,14 @@ func (r *runner) matchUnknown(ctx context.Context, items []*item, side string) e
 			unknown = append(unknown, it)
 		}
 	}
-	if len(unknown) > 0 {
-		return r.match(ctx, unknown, side)
+	if len(unknown) == 0 {
+		return nil
 	}
-	return nil
+	// Matching must see the links the previous batch commits.
+	if err := r.settle(); err != nil {
+		return err
+	}
+	return r.match(ctx, unknown, side)
 }
 
 // text is the text form of a field value used by identity matching.

@@ -2,6 +2,9 @@ package engine
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/sourcegraph/conc/panics"
 
 	"github.com/kelompok/pipe/engine/state"
 )
@@ -28,6 +31,52 @@ type touchedBatch struct {
 	keys map[string]bool
 }
 
+// pendingCommit is a batch's Commit running while the next batch is paired
+// and decided.
+type pendingCommit struct {
+	done chan struct{}
+	err  error
+}
+
+// commitAsync commits b (the batch that touch numbers next) in the
+// background: the next batch is paired and decided meanwhile, but anything
+// that reads what b writes (link lookups, identity matching, refs) and the
+// next batch's intents and writes wait for it (settle). So crash safety is
+// unchanged: a batch's intents and writes still come after the previous
+// batch's commit.
+func (r *runner) commitAsync(ctx context.Context, b state.Batch, n int) {
+	r.touchMu.Lock()
+	seq := r.touchSeq + 1
+	r.touchMu.Unlock()
+	pc := &pendingCommit{done: make(chan struct{})}
+	r.pending, r.pendingFor = pc, seq
+	go func() {
+		defer close(pc.done)
+		var err error
+		if rec := panics.Try(func() { err = r.store.Commit(ctx, b) }); rec != nil {
+			err = fmt.Errorf("state store panicked: %w", rec.AsError())
+		}
+		if err != nil {
+			pc.err = fmt.Errorf("committing a batch of %d records of %q: %w", n, r.p.Name, err)
+			return
+		}
+		r.touchMu.Lock()
+		r.committedSeq = max(r.committedSeq, seq)
+		r.touchMu.Unlock()
+	}()
+}
+
+// settle waits for the batch being committed in the background, if any,
+// and returns its error. Safe for concurrent calls (decide workers).
+func (r *runner) settle() error {
+	pc := r.pending
+	if pc == nil {
+		return nil
+	}
+	<-pc.done
+	return pc.err
+}
+
 // prefetched is the result of a read-ahead: seq is the number of batches
 // processed when it started.
 type prefetched struct {
@@ -38,7 +87,7 @@ type prefetched struct {
 // prefetch reads the links of items (read from side) and their partners.
 func (r *runner) prefetch(ctx context.Context, items []*item, side string) *prefetched {
 	r.touchMu.Lock()
-	pre := &prefetched{seq: r.touchSeq}
+	pre := &prefetched{seq: r.committedSeq}
 	r.touchMu.Unlock()
 	pre.err = r.lookupLinks(ctx, items, side)
 	return pre
@@ -69,6 +118,9 @@ func (r *runner) touch(items []*item) {
 	r.touchMu.Lock()
 	defer r.touchMu.Unlock()
 	r.touchSeq++
+	if r.pendingFor != r.touchSeq { // no commit of this batch in flight
+		r.committedSeq = max(r.committedSeq, r.touchSeq)
+	}
 	r.touched = append(r.touched, touchedBatch{seq: r.touchSeq, keys: keys})
 	if len(r.touched) > touchKeep {
 		r.touched = append(r.touched[:0], r.touched[len(r.touched)-touchKeep:]...)
@@ -84,6 +136,9 @@ func (r *runner) pairPrefetched(ctx context.Context, items []*item, side string,
 		stale = items
 	}
 	if len(stale) > 0 {
+		if err := r.settle(); err != nil {
+			return err
+		}
 		oi := sideIdx(otherSide(side))
 		for _, it := range stale {
 			it.link, it.recs[oi] = nil, nil
@@ -100,7 +155,7 @@ func (r *runner) pairPrefetched(ctx context.Context, items []*item, side string,
 func (r *runner) stale(items []*item, seq int) []*item {
 	r.touchMu.Lock()
 	defer r.touchMu.Unlock()
-	if r.touchSeq == seq {
+	if r.touchSeq <= seq {
 		return nil
 	}
 	if len(r.touched) == 0 || r.touched[0].seq > seq+1 {

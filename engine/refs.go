@@ -90,6 +90,9 @@ func (r *runner) lookupRefs(ctx context.Context, pipeline, side string, keys []s
 	if _, ok := r.e.cfg.Config.Pipelines[pipeline]; !ok {
 		return nil, fmt.Errorf("pipeline %q: ref() names unknown pipeline %q", r.p.Name, pipeline)
 	}
+	if err := r.settle(); err != nil { // a ref may name this pipeline
+		return nil, err
+	}
 	out := map[string]string{}
 	if side == config.SideSource {
 		links, err := r.store.LinksBySource(ctx, pipeline, keys)

@@ -112,9 +112,12 @@ type runner struct {
 
 	// Keys processed by the latest batches, to tell which prefetched links
 	// are stale (see prefetch).
-	touchMu  sync.Mutex
-	touchSeq int // batches processed so far
-	touched  []touchedBatch
+	touchMu      sync.Mutex
+	touchSeq     int // batches processed so far
+	committedSeq int // batches processed and committed
+	touched      []touchedBatch
+	pending      *pendingCommit // the latest batch's commit (see commitAsync)
+	pendingFor   int            // its batch number
 }
 
 func (e *Engine) runPipeline(ctx context.Context, name string, params RunParams) Result {
@@ -298,6 +301,8 @@ func (r *runner) readSides() []string {
 
 func (r *runner) run(ctx context.Context) error {
 	r.ctx = ctx
+	// No commit outlives the run, whatever stopped it.
+	defer func() { _ = r.settle() }()
 	if err := r.setup(ctx); err != nil {
 		return err
 	}
@@ -413,6 +418,9 @@ func (r *runner) readChanges(ctx context.Context, side string) error {
 	}
 	s.Wait()
 	if err := failed(); err != nil {
+		return err
+	}
+	if err := r.settle(); err != nil {
 		return err
 	}
 	return readErr
