@@ -2,10 +2,10 @@ package emulator
 
 import (
 	"bytes"
-	"maps"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"sort"
 	"strings"

@@ -443,17 +443,15 @@ func (x *orderIndex) sideOf(n filterNode) side {
 		}
 		// positions along the order, by order comparison -1, 0, +1
 		var pos [3]int
-		first, last := -1, -1
+		first, last := 2, -2 // the order comparisons that are inside
 		for oc := -1; oc <= 1; oc++ {
 			r := oc
 			if t0.desc {
 				r = -oc
 			}
 			if in[r+1] {
-				if first < 0 {
-					first = oc
-				}
-				last = oc
+				first = min(first, oc)
+				last = max(last, oc)
 			}
 		}
 		for oc := -1; oc <= 1; oc++ {
