@@ -84,9 +84,6 @@ func dsn(path string, readOnly bool) string {
 	// Statement journals (multi-row inserts inside a batch's transaction)
 	// and temporary b-trees stay in memory instead of temp files.
 	q.Add("_pragma", "temp_store(MEMORY)")
-	// 16 MiB of page cache per connection (the default is 2 MiB): a batch
-	// touches the links, audit and intents b-trees and their indexes.
-	q.Add("_pragma", "cache_size(-16384)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
@@ -96,6 +93,10 @@ func dsn(path string, readOnly bool) string {
 		// run rewrites batch after batch (index interiors, the run row) are
 		// copied back fewer times.
 		q.Add("_pragma", "wal_autocheckpoint(8192)")
+		// 16 MiB of page cache for the writer (the default is 2 MiB): a
+		// batch touches the links, audit and intents b-trees and their
+		// indexes. Readers keep the default.
+		q.Add("_pragma", "cache_size(-16384)")
 	}
 	return path + "?" + q.Encode()
 }
