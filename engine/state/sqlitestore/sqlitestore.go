@@ -137,8 +137,19 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlite state store: load migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	lk := migrationLock{ttl: time.Minute, poll: 20 * time.Millisecond}
+	if err := lk.Lock(ctx, db); err != nil {
+		return fmt.Errorf("sqlite state store %s: %w", s.path, err)
+	}
+	_, err = p.Up(ctx)
+	// Unlock with a context of its own: a cancelled Up must not leave the
+	// row behind for a minute.
+	uerr := lk.Unlock(context.WithoutCancel(ctx), db)
+	if err != nil {
 		return fmt.Errorf("sqlite state store %s: apply migrations: %w", s.path, err)
+	}
+	if uerr != nil {
+		return fmt.Errorf("sqlite state store %s: %w", s.path, uerr)
 	}
 	return nil
 }
