@@ -66,30 +66,34 @@ func compareBy(terms []orderTerm, a, b map[string]any) int {
 	for _, t := range terms {
 		x, _ := lookupPath(a, t.path)
 		y, _ := lookupPath(b, t.path)
-		var c int
-		switch {
-		case x == nil && y == nil:
-			c = 0
-		case x == nil || y == nil:
-			// nulls first or last regardless of asc/desc
-			c = -1
-			if x != nil {
-				c = 1
-			}
-			if t.nullsLast {
-				c = -c
-			}
-		default:
-			c = compareValues(t.kind, x, y)
-			if t.desc {
-				c = -c
-			}
-		}
-		if c != 0 {
+		if c := compareTerm(t, x, y); c != 0 {
 			return c
 		}
 	}
 	return 0
+}
+
+// compareTerm orders two values of one order-by term: nulls first or last
+// whatever the direction, other values by the term's kind and direction.
+func compareTerm(t orderTerm, x, y any) int {
+	switch {
+	case x == nil && y == nil:
+		return 0
+	case x == nil || y == nil:
+		c := -1
+		if x != nil {
+			c = 1
+		}
+		if t.nullsLast {
+			c = -c
+		}
+		return c
+	}
+	c := compareValues(t.kind, x, y)
+	if t.desc {
+		c = -c
+	}
+	return c
 }
 
 // encodeCursor is base64 of the JSON of the order-by values plus id.
@@ -236,25 +240,7 @@ func keyOf(terms []orderTerm, r map[string]any) sortKey {
 func compareKeys(terms []orderTerm, a, b []any) int {
 	for i, t := range terms {
 		x, y := a[i], b[i]
-		var c int
-		switch {
-		case x == nil && y == nil:
-			c = 0
-		case x == nil || y == nil:
-			c = -1
-			if x != nil {
-				c = 1
-			}
-			if t.nullsLast {
-				c = -c
-			}
-		default:
-			c = compareValues(t.kind, x, y)
-			if t.desc {
-				c = -c
-			}
-		}
-		if c != 0 {
+		if c := compareTerm(t, x, y); c != 0 {
 			return c
 		}
 	}
