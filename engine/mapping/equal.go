@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"time"
+
+	"github.com/kelompok/pipe/internal/jsonappend"
 )
 
 // Equal reports whether two JSON-like values are the same for syncing:
@@ -28,13 +31,90 @@ func Equal(a, b any) bool {
 // Hash returns a stable content hash of m (hex SHA-256 of its canonical
 // JSON): maps equal under Equal have the same hash, whatever their key order
 // or number types.
+//
+// The canonical JSON is json.Marshal(Canonical(m)), written here without
+// building the canonical copy for the shapes records are made of (maps,
+// lists, strings, numbers, booleans); anything else goes through Canonical.
 func Hash(m map[string]any) string {
-	b, err := json.Marshal(Canonical(m))
-	if err != nil { // Canonical leaves only JSON-encodable values
-		panic("mapping: Hash: " + err.Error())
+	var buf [512]byte
+	b, ok := appendCanonical(buf[:0], m)
+	if !ok {
+		b = append(b[:0], "null"...)
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// appendCanonical appends the JSON encoding of Canonical(v) to b. ok is
+// false, and b unchanged, when Canonical(v) is nil (a map entry holding it
+// is left out).
+func appendCanonical(b []byte, v any) (_ []byte, ok bool) {
+	switch v := v.(type) {
+	case nil:
+		return b, false
+	case string:
+		if t, ok := parseTime(v); ok {
+			return jsonappend.String(b, t.UTC().Format(time.RFC3339Nano)), true
+		}
+		return jsonappend.String(b, v), true
+	case bool:
+		return strconv.AppendBool(b, v), true
+	case float64:
+		return append(b, number(v)...), true
+	case int:
+		return strconv.AppendInt(b, int64(v), 10), true
+	case int64:
+		return strconv.AppendInt(b, v, 10), true
+	case map[string]any:
+		start := len(b)
+		var small [16]string
+		keys := small[:0]
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		n := 0
+		for _, k := range keys {
+			mark := len(b)
+			if n > 0 {
+				b = append(b, ',')
+			}
+			b = jsonappend.String(b, k)
+			b = append(b, ':')
+			var present bool
+			if b, present = appendCanonical(b, v[k]); !present {
+				b = b[:mark]
+				continue
+			}
+			n++
+		}
+		if n == 0 {
+			return b[:start], false
+		}
+		return append(b, '}'), true
+	case []any:
+		b = append(b, '[')
+		for i, e := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var present bool
+			if b, present = appendCanonical(b, e); !present {
+				b = append(b, "null"...)
+			}
+		}
+		return append(b, ']'), true
+	}
+	c := Canonical(v)
+	if c == nil {
+		return b, false
+	}
+	enc, err := json.Marshal(c)
+	if err != nil { // Canonical leaves only JSON-encodable values
+		panic("mapping: Hash: " + err.Error())
+	}
+	return append(b, enc...), true
 }
 
 // Canonical returns v in the canonical form Equal and Hash compare: maps

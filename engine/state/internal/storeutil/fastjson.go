@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kelompok/pipe/engine/state"
+	"github.com/kelompok/pipe/internal/jsonappend"
 )
 
 // appendJSON appends the JSON encoding of v, byte for byte what
@@ -92,22 +93,8 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 	return append(b, enc...), nil
 }
 
-// appendString appends s as a JSON string. Strings that encoding/json
-// would escape (quotes, backslashes, control characters, <, >, &, and
-// anything beyond ASCII) go through encoding/json, so the output is the
-// same.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf {
-			enc, _ := json.Marshal(s) // a string always encodes
-			return append(b, enc...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
+// appendString appends s as a JSON string, as encoding/json does.
+func appendString(b []byte, s string) []byte { return jsonappend.String(b, s) }
 
 // decodeFlat decodes a JSON object whose values are all strings without
 // escapes, null, true or false (what a link base usually is) into a map,
