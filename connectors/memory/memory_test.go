@@ -104,8 +104,8 @@ func TestWriteOpsFindAndHooks(t *testing.T) {
 		{Op: connectors.OpUpdate, ID: "zz"},
 		{Op: connectors.OpDelete, ID: "p1"},
 	})
-	if res[0].Record.Fields["name"].(map[string]any)["last"] != "Z" {
-		t.Fatalf("partial composite update lost a sub-field: %+v", res[0].Record.Fields)
+	if got, _ := s.Get(ctx, []string{"p1"}); res[0].Err != nil || len(got) != 1 || got[0].Fields["name"].(map[string]any)["last"] != "Z" {
+		t.Fatalf("partial composite update lost a sub-field: %+v, %+v", res[0], got)
 	}
 	if !errors.Is(res[1].Err, connectors.ErrNotFound) {
 		t.Fatalf("update of a missing record: %v", res[1].Err)
@@ -114,9 +114,13 @@ func TestWriteOpsFindAndHooks(t *testing.T) {
 	if len(found) != 1 || found[0].Fields["name"].(map[string]any)["first"] != "B" || !found[0].Deleted {
 		t.Fatalf("find after update and soft delete = %+v", found)
 	}
-	res, _ = s.Write(ctx, []connectors.Change{{Op: connectors.OpRestore, ID: "p1"}, {Op: connectors.OpDestroy, ID: "p1"}})
-	if res[0].Err != nil || res[0].Record.Deleted || res[1].Err != nil || s.Len() != 0 {
-		t.Fatalf("restore/destroy: %+v len=%d", res, s.Len())
+	res, _ = s.Write(ctx, []connectors.Change{{Op: connectors.OpRestore, ID: "p1"}})
+	if got, _ := s.Get(ctx, []string{"p1"}); res[0].Err != nil || len(got) != 1 || got[0].Deleted {
+		t.Fatalf("restore: %+v, then Get = %+v", res, got)
+	}
+	res, _ = s.Write(ctx, []connectors.Change{{Op: connectors.OpDestroy, ID: "p1"}})
+	if res[0].Err != nil || s.Len() != 0 {
+		t.Fatalf("destroy: %+v len=%d", res, s.Len())
 	}
 	if got, _ := s.Get(ctx, []string{"p1"}); len(got) != 0 {
 		t.Fatalf("destroyed record still returned by Get")
