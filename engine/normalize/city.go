@@ -68,24 +68,30 @@ const (
 type cityInfo struct {
 	name string
 	kind int
+	// kota and kabupaten are "Kota "+name and "Kabupaten "+name.
+	kota, kabupaten string
 }
 
 var cityByKey = func() map[string]cityInfo {
 	m := map[string]cityInfo{}
 	for _, n := range kotaNames {
-		m[key(n)] = cityInfo{n, cityKota}
+		m[key(n)] = cityInfo{name: n, kind: cityKota}
 	}
 	for _, n := range kabupatenNames {
-		m[key(n)] = cityInfo{n, cityKabupaten}
+		m[key(n)] = cityInfo{name: n, kind: cityKabupaten}
 	}
 	for _, n := range sharedNames {
-		m[key(n)] = cityInfo{n, cityShared}
+		m[key(n)] = cityInfo{name: n, kind: cityShared}
 	}
 	for _, n := range jakartaNames {
-		m[key(n)] = cityInfo{n, cityJakarta}
+		m[key(n)] = cityInfo{name: n, kind: cityJakarta}
 	}
 	for a, n := range cityAliases {
 		m[a] = m[key(n)]
+	}
+	for k, c := range m {
+		c.kota, c.kabupaten = "Kota "+c.name, "Kabupaten "+c.name
+		m[k] = c
 	}
 	return m
 }()
@@ -105,53 +111,62 @@ var cityByKey = func() map[string]cityInfo {
 //   - Jakarta's administrative cities stay without prefix: "Jaksel" and "Kota
 //     Jakarta Selatan" give "Jakarta Selatan".
 func City(s string) string {
-	words := strings.Fields(s)
+	var wordsBuf [8]string
+	words := wordsBuf[:0]
+	for w := range strings.FieldsSeq(s) {
+		words = append(words, w)
+	}
 	if len(words) == 0 {
 		return ""
 	}
+	var fb [16]byte
+	fold := func(w string) string { return string(appendFoldWord(fb[:0], w)) }
 	kind := 0
-	f0 := foldWord(words[0])
-	switch f0 {
+	switch fold(words[0]) {
 	case "kota", "kotamadya", "kodya", "kotamadia":
 		kind = cityKota
 		words = words[1:]
-		if len(words) > 0 && (foldWord(words[0]) == "adm" || foldWord(words[0]) == "administrasi") {
+		if len(words) > 0 && (fold(words[0]) == "adm" || fold(words[0]) == "administrasi") {
 			words = words[1:]
 		}
 	case "kab", "kabupaten", "kabupaten.":
 		kind = cityKabupaten
 		words = words[1:]
-		if len(words) > 0 && (foldWord(words[0]) == "adm" || foldWord(words[0]) == "administrasi") {
+		if len(words) > 0 && (fold(words[0]) == "adm" || fold(words[0]) == "administrasi") {
 			words = words[1:]
 		}
 	}
 	if kind == 0 && len(words) > 1 {
-		switch foldWord(words[len(words)-1]) {
+		switch fold(words[len(words)-1]) {
 		case "city":
 			kind, words = cityKota, words[:len(words)-1]
 		case "regency":
 			kind, words = cityKabupaten, words[:len(words)-1]
 		}
-		if len(words) > 2 && foldWord(words[0]) == "city" && foldWord(words[1]) == "of" {
+		if len(words) > 2 && fold(words[0]) == "city" && fold(words[1]) == "of" {
 			kind, words = cityKota, words[2:]
 		}
 	}
 	if len(words) == 0 { // "Kota" alone
 		return caseFixed(strings.Join(strings.Fields(s), " "))
 	}
-	name := strings.Join(words, " ")
-	info, known := cityByKey[key(name)]
-	if known {
-		name = info.name
-	} else {
-		name = caseFixed(name)
-	}
+	var kb [64]byte
+	info, known := cityByKey[string(appendKeys(kb[:0], words, false))]
 	switch {
 	case known && info.kind == cityJakarta:
-		return name
-	case kind == cityKota, kind == 0 && known && info.kind == cityKota:
+		return info.name
+	case known && (kind == cityKota || kind == 0 && info.kind == cityKota):
+		return info.kota
+	case known && (kind == cityKabupaten || kind == 0 && info.kind == cityKabupaten):
+		return info.kabupaten
+	case known:
+		return info.name
+	}
+	name := caseFixed(strings.Join(words, " "))
+	switch kind {
+	case cityKota:
 		return "Kota " + name
-	case kind == cityKabupaten, kind == 0 && known && info.kind == cityKabupaten:
+	case cityKabupaten:
 		return "Kabupaten " + name
 	}
 	return name

@@ -160,17 +160,52 @@ func caseOf(s string) (hasUpper, hasLower bool) {
 // key folds s for look-ups: lower case, every character that is not a letter
 // or digit becomes a space, runs of spaces collapse, trimmed.
 func key(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	space := true
+	var buf [64]byte
+	b, _ := appendKey(buf[:0], true, s, false)
+	return string(trimKey(b))
+}
+
+// appendKey appends s folded as key does to the key being built in b; space
+// says that b ends in a space or is empty (start with true), and is
+// returned updated. With dropDots the dots of s are skipped, as if removed
+// first. Building into a buffer on the caller's stack does not allocate.
+func appendKey(b []byte, space bool, s string, dropDots bool) ([]byte, bool) {
 	for _, r := range s {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(unicode.ToLower(r))
+		switch {
+		case r == '.' && dropDots:
+		case 'a' <= r && r <= 'z', '0' <= r && r <= '9':
+			b = append(b, byte(r))
 			space = false
-		} else if !space {
-			b.WriteByte(' ')
+		case 'A' <= r && r <= 'Z':
+			b = append(b, byte(r)+'a'-'A')
+			space = false
+		case r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			b = utf8.AppendRune(b, unicode.ToLower(r))
+			space = false
+		case !space:
+			b = append(b, ' ')
 			space = true
 		}
 	}
-	return strings.TrimSuffix(b.String(), " ")
+	return b, space
+}
+
+// appendKeys appends the words folded as key folds them joined by spaces.
+func appendKeys(b []byte, words []string, dropDots bool) []byte {
+	space := true
+	for i, w := range words {
+		if i > 0 && !space {
+			b, space = append(b, ' '), true
+		}
+		b, space = appendKey(b, space, w, dropDots)
+	}
+	return trimKey(b)
+}
+
+// trimKey drops the trailing space of a key being built.
+func trimKey(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == ' ' {
+		return b[:n-1]
+	}
+	return b
 }

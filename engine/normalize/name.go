@@ -1,6 +1,10 @@
 package normalize
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // Name is a person's name split the way Twenty's FULL_NAME field holds it.
 type Name struct {
@@ -40,7 +44,8 @@ func (n Name) String() string {
 // A value made only of titles ("Bapak") is kept as the first name rather than
 // dropped. Blank input gives the zero Name.
 func NameParts(s string) Name {
-	words := nameWords(s)
+	var buf [16]nameWord
+	words := nameWords(s, buf[:0])
 	if len(words) == 0 {
 		return Name{}
 	}
@@ -59,18 +64,40 @@ func NameParts(s string) Name {
 	if len(kept) == 1 && isHonorific(kept[0]) && i > 0 {
 		kept = words[:j]
 	}
-	parts := make([]string, len(kept))
-	for k, w := range kept {
-		parts[k] = strings.Trim(w.text, ",")
+	// A name typed all in capitals or all in lower case is title-cased;
+	// otherwise the words are kept as typed.
+	var up, low bool
+	for _, w := range kept {
+		u, l := caseOf(w.text)
+		up, low = up || u, low || l
 	}
-	full := strings.Join(parts, " ")
-	if up, low := caseOf(full); up != low { // all caps or all lower
-		parts = strings.Fields(titleName(full))
+	fix := up != low
+	last := len(kept) - 1
+	word := func(k int) string {
+		w := kept[k].text
+		if !fix {
+			return w
+		}
+		w = titleWord(w)
+		if k > 0 && k < last && lowerParticles[strings.ToLower(w)] {
+			w = strings.ToLower(w)
+		}
+		return w
 	}
-	if len(parts) == 1 {
-		return Name{First: parts[0]}
+	if last == 0 {
+		return Name{First: word(0)}
 	}
-	return Name{First: strings.Join(parts[:len(parts)-1], " "), Last: parts[len(parts)-1]}
+	if last == 1 {
+		return Name{First: word(0), Last: word(1)}
+	}
+	var b strings.Builder
+	for k := range last {
+		if k > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(word(k))
+	}
+	return Name{First: b.String(), Last: word(last)}
 }
 
 type nameWord struct {
@@ -78,14 +105,14 @@ type nameWord struct {
 	afterComma bool // the word follows a comma: a degree position
 }
 
-// nameWords splits s on white space and commas, remembering which words come
-// after the first comma.
-func nameWords(s string) []nameWord {
-	var out []nameWord
+// nameWords appends to out the words of s, split on white space and commas,
+// remembering which words come after the first comma. Stray semicolons
+// around a word and lone dots are dropped.
+func nameWords(s string, out []nameWord) []nameWord {
 	comma := false
-	for _, seg := range strings.Split(s, ",") {
-		for _, f := range strings.Fields(seg) {
-			f = strings.Trim(f, ",;")
+	for seg := range strings.SplitSeq(s, ",") {
+		for f := range strings.FieldsSeq(seg) {
+			f = strings.Trim(f, ";")
 			if f == "" || f == "." {
 				continue
 			}
@@ -96,6 +123,27 @@ func nameWords(s string) []nameWord {
 		}
 	}
 	return out
+}
+
+// titleWord is Title for one word (no white space in it).
+func titleWord(w string) string {
+	var b strings.Builder
+	b.Grow(len(w))
+	start := true
+	for _, r := range w {
+		if isWordSep(r) {
+			start = true
+			b.WriteRune(r)
+			continue
+		}
+		if start {
+			b.WriteRune(upper(r))
+			start = false
+		} else {
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
 }
 
 // honorifics are folded (lower case, no dots) titles written before a name.
@@ -114,7 +162,7 @@ func isHonorific(w nameWord) bool {
 	if w.afterComma {
 		return false
 	}
-	return honorifics[foldDots(w.text)]
+	return inFolded(honorifics, w.text)
 }
 
 // degrees are folded (lower case, no dots) academic degrees and professional
@@ -138,19 +186,19 @@ var degrees = map[string]bool{
 // ("S.Kom", "M.Si.") or in capitals of three or more letters ("MBA") count,
 // because short words such as "Ma" or "Se" can be names.
 func isDegree(w nameWord) bool {
-	f := foldDots(w.text)
+	known := inFolded(degrees, w.text)
 	dotted := strings.Contains(strings.TrimSuffix(w.text, "."), ".")
-	if w.afterComma && (degrees[f] || dotted) {
+	if w.afterComma && (known || dotted) {
 		return true
 	}
-	if !degrees[f] {
+	if !known {
 		return false
 	}
 	if strings.Contains(w.text, ".") {
 		return true
 	}
 	up, low := caseOf(w.text)
-	return up && !low && len(f) >= 3
+	return up && !low && len(foldDots(w.text)) >= 3
 }
 
 // foldDots lower-cases w and removes its dots.
@@ -158,15 +206,28 @@ func foldDots(w string) string {
 	return strings.ToLower(strings.ReplaceAll(w, ".", ""))
 }
 
+// inFolded reports whether m holds foldDots(w), without allocating when w
+// is short and ASCII (the keys of honorifics and degrees are).
+func inFolded(m map[string]bool, w string) bool {
+	var buf [24]byte
+	n := 0
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			return m[foldDots(w)]
+		case c == '.':
+			continue
+		case n == len(buf):
+			return false // longer than any key
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		buf[n] = c
+		n++
+	}
+	return m[string(buf[:n])]
+}
+
 // lowerParticles stay lower case inside a title-cased name.
 var lowerParticles = map[string]bool{"bin": true, "binti": true, "van": true, "von": true, "de": true, "der": true, "den": true}
-
-func titleName(s string) string {
-	words := strings.Fields(Title(s))
-	for i, w := range words {
-		if i > 0 && i < len(words)-1 && lowerParticles[strings.ToLower(w)] {
-			words[i] = strings.ToLower(w)
-		}
-	}
-	return strings.Join(words, " ")
-}

@@ -61,7 +61,7 @@ func parsePhone(in, region string) (Phone, error) {
 	fail := func(problem string) (Phone, error) {
 		return Phone{}, &Error{Func: "phone", Value: in, Problem: problem}
 	}
-	n, err := phonenumbers.Parse(s, region)
+	n, err := phonenumbers.Parse(compactPhone(s), region)
 	switch {
 	case errors.Is(err, phonenumbers.ErrInvalidCountryCode):
 		return fail("has an unknown country code")
@@ -72,7 +72,10 @@ func parsePhone(in, region string) (Phone, error) {
 	case err != nil:
 		return fail("is not a phone number")
 	}
-	if !phonenumbers.IsValidNumber(n) {
+	// IsValidNumber(n) is IsValidNumberForRegion(n, GetRegionCodeForNumber(n));
+	// the region is needed for the result anyway.
+	regionOf := phonenumbers.GetRegionCodeForNumber(n)
+	if !phonenumbers.IsValidNumberForRegion(n, regionOf) {
 		switch phonenumbers.IsPossibleNumberWithReason(n) {
 		case phonenumbers.TOO_SHORT:
 			return fail("is too short to be a phone number")
@@ -81,21 +84,54 @@ func parsePhone(in, region string) (Phone, error) {
 		}
 		return fail("is not a valid phone number for " + region)
 	}
+	// Format(n, E164) is "+", the calling code and the national significant
+	// number (a parsed number never keeps its raw input): build it once and
+	// take the other two forms from it.
+	var buf [32]byte
+	b := strconv.AppendInt(append(buf[:0], '+'), int64(n.GetCountryCode()), 10)
+	calling := len(b)
+	e164 := string(append(b, phonenumbers.GetNationalSignificantNumber(n)...))
 	return Phone{
-		E164:        phonenumbers.Format(n, phonenumbers.E164),
-		Number:      phonenumbers.GetNationalSignificantNumber(n),
-		CountryCode: phonenumbers.GetRegionCodeForNumber(n),
-		CallingCode: "+" + strconv.Itoa(int(n.GetCountryCode())),
+		E164:        e164,
+		Number:      e164[calling:],
+		CountryCode: regionOf,
+		CallingCode: e164[:calling],
 	}, nil
 }
 
-func isUpperASCII(s string) bool {
+// compactPhone removes the spaces, dashes, dots and parentheses between the
+// digits of s when s holds nothing else but ASCII digits (at least three)
+// and a leading "+": "0812-3456-7890" gives "081234567890". libphonenumber
+// ignores these characters in such input but runs its regular expressions
+// (the extension pattern above all) over every byte, so the shorter string
+// parses to the same number faster. Anything else (letters, other
+// separators, other digits, fewer than three digits, which libphonenumber
+// judges by its punctuation) is returned unchanged.
+func compactPhone(s string) string {
+	if len(s) > phonenumbers.MAX_INPUT_STRING_LENGTH {
+		return s
+	}
+	digits, seps := 0, 0
 	for i := 0; i < len(s); i++ {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return false
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '+' && i == 0:
+		case c == ' ', c == '-', c == '.', c == '(', c == ')':
+			seps++
+		default:
+			return s
 		}
 	}
-	return true
+	if seps == 0 || digits < 3 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) - seps)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c >= '0' && c <= '9') || c == '+' {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
-
-type phoneKey struct{ region, s string }

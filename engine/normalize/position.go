@@ -3,6 +3,7 @@ package normalize
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // positionHeads lists every canonical jabatan with the ways people write it.
@@ -109,18 +110,28 @@ func Position(s string) string {
 }
 
 func position(s string) string {
-	words := strings.Fields(s)
+	var wordsBuf [8]string
+	words := wordsBuf[:0]
+	for w := range strings.FieldsSeq(s) {
+		words = append(words, w)
+	}
 	if len(words) == 0 {
 		return ""
 	}
-	folded := make([]string, len(words))
-	for i, w := range words {
-		folded[i] = foldWord(w)
+	// Fold the words an alias can span into one buffer: folded word k is
+	// fb[ends[k-1]:ends[k]].
+	nf := min(len(words), maxAliasWords)
+	var fbBuf [96]byte
+	var endsBuf [8]int
+	fb, ends := fbBuf[:0], endsBuf[:0]
+	for _, w := range words[:nf] {
+		fb = appendFoldWord(fb, w)
+		ends = append(ends, len(fb))
 	}
 	var head string
 	n := 0
-	for _, e := range positionIndex[folded[0]] {
-		if len(e.words) <= len(folded) && equalWords(e.words, folded[:len(e.words)]) {
+	for _, e := range positionIndex[string(fb[:ends[0]])] {
+		if len(e.words) <= nf && foldedEqual(e.words, fb, ends) {
 			head, n = e.canonical, len(e.words)
 			break
 		}
@@ -138,7 +149,31 @@ func position(s string) string {
 			rest[i] = caseWord(w, allCaps)
 		}
 	}
-	return head + " " + withProvinceSuffix(rest)
+	return withProvinceSuffix(head, rest)
+}
+
+// maxAliasWords is the length in words of the longest alias.
+var maxAliasWords = func() int {
+	n := 1
+	for _, es := range positionIndex {
+		for _, e := range es {
+			n = max(n, len(e.words))
+		}
+	}
+	return n
+}()
+
+// foldedEqual reports whether the folded words fb[ends[k-1]:ends[k]] start
+// with words.
+func foldedEqual(words []string, fb []byte, ends []int) bool {
+	start := 0
+	for k, w := range words {
+		if string(fb[start:ends[k]]) != w {
+			return false
+		}
+		start = ends[k]
+	}
+	return true
 }
 
 // caseWord title-cases one word of a position typed in one case, keeping
@@ -161,24 +196,33 @@ var romanNumerals = map[string]bool{"i": true, "ii": true, "iii": true, "iv": tr
 
 var smallWords = map[string]bool{"dan": true, "di": true, "untuk": true, "dari": true, "ke": true, "yang": true, "and": true, "of": true, "the": true, "&": true}
 
-// withProvinceSuffix writes out a province alias that ends the words
-// ("Jabar" -> "Jawa Barat"), trying the longest ending first.
-func withProvinceSuffix(words []string) string {
+// withProvinceSuffix returns head and words joined by spaces, with a
+// province alias that ends the words written out ("Jabar" -> "Jawa
+// Barat"), trying the longest ending first.
+func withProvinceSuffix(head string, words []string) string {
+	keep, suffix := len(words), ""
 	for k := min(len(words), 4); k >= 1; k-- {
-		if p, ok := LookupProvince(strings.Join(words[len(words)-k:], " ")); ok {
-			return strings.Join(append(words[:len(words)-k:len(words)-k], p), " ")
+		if p, ok := lookupProvinceWords(words[len(words)-k:]); ok {
+			keep, suffix = len(words)-k, p
+			break
 		}
 	}
-	return strings.Join(words, " ")
-}
-
-func equalWords(a, b []string) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
+	size := len(head) + len(suffix) + 1
+	for _, w := range words[:keep] {
+		size += len(w) + 1
 	}
-	return true
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteString(head)
+	for _, w := range words[:keep] {
+		b.WriteByte(' ')
+		b.WriteString(w)
+	}
+	if suffix != "" {
+		b.WriteByte(' ')
+		b.WriteString(suffix)
+	}
+	return b.String()
 }
 
 // foldWord lower-cases w and keeps only its letters and digits.
@@ -186,13 +230,29 @@ func foldWord(w string) string {
 	if isLowerAlnumASCII(w) {
 		return w
 	}
-	var b strings.Builder
+	return string(appendFoldWord(nil, w))
+}
+
+// appendFoldWord appends foldWord(w) to dst.
+func appendFoldWord(dst []byte, w string) []byte {
+	if isLowerAlnumASCII(w) {
+		return append(dst, w...)
+	}
 	for _, r := range w {
+		if r < utf8.RuneSelf {
+			switch {
+			case 'a' <= r && r <= 'z', '0' <= r && r <= '9':
+				dst = append(dst, byte(r))
+			case 'A' <= r && r <= 'Z':
+				dst = append(dst, byte(r)+'a'-'A')
+			}
+			continue
+		}
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(unicode.ToLower(r))
+			dst = utf8.AppendRune(dst, unicode.ToLower(r))
 		}
 	}
-	return b.String()
+	return dst
 }
 
 func foldWords(s string) string {

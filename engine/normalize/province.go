@@ -74,22 +74,42 @@ var provincePrefixes = []string{"provinsi ", "propinsi ", "prov ", "province of 
 // "Jogja", "Sumut", "Sulsel", "NTB", "NTT", "Kaltim", "Kepri", "Babel", ...,
 // or in English: "West Java"), and whether it knows it.
 func LookupProvince(s string) (string, bool) {
-	// "D.K.I." is "DKI", but "Prov.Jabar" is "Prov Jabar".
-	for _, k := range [2]string{key(strings.ReplaceAll(s, ".", "")), key(s)} {
-		if p, ok := provinceByKey[k]; ok {
-			return p, true
-		}
-		for _, pre := range provincePrefixes {
-			if rest, ok := strings.CutPrefix(k, pre); ok {
-				if p, ok := provinceByKey[rest]; ok {
-					return p, true
-				}
-			}
-		}
-		if rest, ok := strings.CutSuffix(k, " province"); ok {
-			if p, ok := provinceByKey[rest]; ok {
+	return lookupProvinceWords([]string{s})
+}
+
+// lookupProvinceWords is LookupProvince(strings.Join(words, " ")).
+func lookupProvinceWords(words []string) (string, bool) {
+	// "D.K.I." is "DKI", but "Prov.Jabar" is "Prov Jabar": the key without
+	// dots first, then (when it differs) the key with them as spaces.
+	var buf [64]byte
+	for _, w := range words {
+		if strings.IndexByte(w, '.') >= 0 {
+			if p, ok := lookupProvinceKey(appendKeys(buf[:0], words, true)); ok {
 				return p, true
 			}
+			break
+		}
+	}
+	return lookupProvinceKey(appendKeys(buf[:0], words, false))
+}
+
+// lookupProvinceKey finds a folded name (see key) with or without a prefix
+// such as "provinsi " or the suffix " province".
+func lookupProvinceKey(k []byte) (string, bool) {
+	if p, ok := provinceByKey[string(k)]; ok {
+		return p, true
+	}
+	for _, pre := range provincePrefixes {
+		if len(k) >= len(pre) && string(k[:len(pre)]) == pre {
+			if p, ok := provinceByKey[string(k[len(pre):])]; ok {
+				return p, true
+			}
+		}
+	}
+	const suffix = " province"
+	if len(k) >= len(suffix) && string(k[len(k)-len(suffix):]) == suffix {
+		if p, ok := provinceByKey[string(k[:len(k)-len(suffix)])]; ok {
+			return p, true
 		}
 	}
 	return "", false
