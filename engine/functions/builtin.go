@@ -218,8 +218,7 @@ func registerAll(r *Registry) {
 		},
 		Func: func(params ...any) (any, error) {
 			s, _ := text(params[0])
-			n := c.nameParts(s)
-			return &n, nil
+			return c.nameParts(s), nil
 		},
 		Types: []any{new(func(any) *NameParts)},
 	})

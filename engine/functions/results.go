@@ -110,14 +110,14 @@ func parsePhoneMemo(s, region string) *phoneMemo {
 	return m
 }
 
-// phoneParts returns a copy of the parsed number, for expressions.
+// phoneParts returns the parsed number, for expressions. The result is the
+// cache's own and must not be modified (expressions cannot).
 func (c *cache) phoneParts(s, region string) (*PhoneParts, error) {
 	m := c.phone(s, region)
 	if m.err != nil {
 		return nil, m.err
 	}
-	p := m.parts
-	return &p, nil
+	return &m.parts, nil
 }
 
 // e164 is the E.164 normalizer.
@@ -126,20 +126,23 @@ func (c *cache) e164(s, region string) (string, error) {
 	return m.e164, m.err
 }
 
-func (c *cache) nameParts(s string) NameParts {
-	if m := c.lastName.Load(); m != nil && m.in == s && !c.off.Load() {
-		return m.parts
+// nameParts returns the split name. The result is the cache's own and must
+// not be modified (expressions cannot).
+func (c *cache) nameParts(s string) *NameParts {
+	off := c.off.Load()
+	if m := c.lastName.Load(); m != nil && m.in == s && !off {
+		return &m.parts
 	}
 	n := normalize.NameParts(s)
 	m := &nameMemo{in: s, parts: NameParts{First: n.First, Last: n.Last}}
-	if !c.off.Load() {
+	if !off {
 		c.lastName.Store(m)
 	}
-	return m.parts
+	return &m.parts
 }
 
 // joinSpace returns " "+last, or "" when there is no last name.
-func joinSpace(n NameParts) string {
+func joinSpace(n *NameParts) string {
 	if l, _ := n.Last.(string); l != "" {
 		return " " + l
 	}
