@@ -52,6 +52,62 @@ func (e *Evaluator) Env(rec connectors.Record) map[string]any {
 	return e.env
 }
 
+// envFor fills the environment with only the variables in names (as Env
+// would set them; absent ones as nil, which expressions cannot tell from
+// absent), or with every field when names is nil. A Mapper passes the same
+// names every time, so the map's keys never change and need no clearing.
+func (e *Evaluator) envFor(rec connectors.Record, names []string) map[string]any {
+	if names == nil {
+		return e.Env(rec)
+	}
+	for _, k := range names {
+		v, ok := rec.Fields[k]
+		if !ok {
+			switch k {
+			case "id":
+				v = rec.ID
+			case "updatedAt":
+				v = rec.UpdatedAt
+			case "deleted":
+				v = rec.Deleted
+			}
+		}
+		e.env[k] = v
+	}
+	return e.env
+}
+
+// envNames returns the variables programs read, sorted, or nil when one of
+// them may read any (through $env).
+func envNames(progs []*vm.Program) []string {
+	names := map[string]bool{}
+	all := false
+	for _, p := range progs {
+		node := p.Node()
+		ast.Walk(&node, visitor(func(n ast.Node) {
+			id, ok := n.(*ast.IdentifierNode)
+			if !ok {
+				return
+			}
+			if id.Value == "$env" {
+				all = true
+			}
+			if _, fn := functions.Default.PublicName(id.Value); !fn {
+				names[id.Value] = true
+			}
+		}))
+	}
+	if all {
+		return nil
+	}
+	out := make([]string, 0, len(names))
+	for n := range names {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Eval runs prog on rec.
 func (e *Evaluator) Eval(prog *vm.Program, rec connectors.Record) (any, error) {
 	return e.vm.Run(prog, e.Env(rec))
@@ -89,6 +145,29 @@ type Mapper struct {
 	fields   []field
 	ev       *Evaluator
 	warnings []string
+	// nWhen is the number of distinct `when` conditions; whens holds their
+	// results during one Map (a condition shared by several fields, such as
+	// the three phone fields' `phone != nil && trim(phone) != ""`, runs
+	// once per record).
+	nWhen int
+	whens []whenResult
+	// top is the number of distinct first path segments, the size of the
+	// mapped record's outer map.
+	top int
+	// names are the variables the mapping reads, nil for all (see envFor).
+	names []string
+}
+
+// notBoolError is a `when` condition whose result is not a boolean.
+type notBoolError struct{ v any }
+
+func (e notBoolError) Error() string { return fmt.Sprintf("result is %T, not a boolean", e.v) }
+
+// whenResult is a `when` condition's outcome for the record being mapped.
+type whenResult struct {
+	done bool
+	ok   bool
+	err  error
 }
 
 type field struct {
@@ -96,6 +175,9 @@ type field struct {
 	path   []string
 	prog   *vm.Program
 	when   *vm.Program
+	// whenIdx indexes Mapper.whens: fields whose conditions compile to the
+	// same program share it.
+	whenIdx int
 	// reads lists the sensitive fields the expressions read: their errors
 	// are reported without values.
 	reads []string
@@ -115,6 +197,8 @@ func New(m *config.Mapping, sensitive []string) (*Mapper, error) {
 	}
 	mp := &Mapper{ev: NewEvaluator()}
 	seen := map[string]bool{}
+	whenIdx := map[string]int{}
+	tops := map[string]bool{}
 	for _, fm := range m.Fields {
 		if fm.Program == nil {
 			return nil, fmt.Errorf("mapping: field %s: expression %q is not compiled", fm.Target, fm.Expr)
@@ -129,15 +213,41 @@ func New(m *config.Mapping, sensitive []string) (*Mapper, error) {
 		f := field{target: fm.Target, path: strings.Split(fm.Target, "."), prog: fm.Program, when: fm.WhenProgram, sdgOf: sdgArgument(fm.Program)}
 		if fm.WhenProgram != nil {
 			f.reads = readsSensitive(fm.WhenProgram, sensitive)
+			k := programKey(fm.WhenProgram)
+			i, ok := whenIdx[k]
+			if !ok {
+				i = len(whenIdx)
+				whenIdx[k] = i
+			}
+			f.whenIdx = i
 		}
+		tops[f.path[0]] = true
 		mp.fields = append(mp.fields, f)
 	}
+	mp.nWhen, mp.top = len(whenIdx), len(tops)
+	var progs []*vm.Program
+	for _, f := range mp.fields {
+		progs = append(progs, f.prog)
+		if f.when != nil {
+			progs = append(progs, f.when)
+		}
+	}
+	mp.names = envNames(progs)
+	mp.whens = make([]whenResult, mp.nWhen)
 	return mp, nil
+}
+
+// programKey identifies a compiled program by its source and bytecode: two
+// programs with the same key compute the same thing.
+func programKey(p *vm.Program) string {
+	return p.Source().String() + "\x00" + p.Disassemble()
 }
 
 // Clone returns a Mapper sharing m's compiled mapping with its own VM, for
 // another worker.
-func (m *Mapper) Clone() *Mapper { return &Mapper{fields: m.fields, ev: NewEvaluator()} }
+func (m *Mapper) Clone() *Mapper {
+	return &Mapper{fields: m.fields, ev: NewEvaluator(), nWhen: m.nWhen, whens: make([]whenResult, m.nWhen), top: m.top, names: m.names}
+}
 
 // Warnings returns what the last Map noticed without rejecting the record,
 // such as SDG tags that `sdg(field)` could not read and left out:
@@ -160,24 +270,35 @@ func (m *Mapper) Targets() []string {
 // set as nil. If any field fails, Map returns a *RejectError naming every
 // failed target and no map.
 func (m *Mapper) Map(rec connectors.Record) (map[string]any, error) {
-	env := m.ev.Env(rec)
+	env := m.ev.envFor(rec, m.names)
 	m.warnings = m.warnings[:0]
-	out := make(map[string]any, len(m.fields))
+	clear(m.whens)
+	out := make(map[string]any, m.top)
 	var rej *RejectError
 	for i := range m.fields {
 		f := &m.fields[i]
 		if f.when != nil {
-			ok, err := m.ev.vm.Run(f.when, env)
-			if err != nil {
-				rej = rej.add(f, "when", err, f.reads)
+			w := &m.whens[f.whenIdx]
+			if !w.done {
+				w.done = true
+				v, err := m.ev.vm.Run(f.when, env)
+				if err == nil {
+					var isBool bool
+					if w.ok, isBool = v.(bool); !isBool {
+						err = notBoolError{v}
+					}
+				}
+				w.err = err
+			}
+			if w.err != nil {
+				var reads []string
+				if _, notBool := w.err.(notBoolError); !notBool {
+					reads = f.reads
+				}
+				rej = rej.add(f, "when", w.err, reads)
 				continue
 			}
-			b, isBool := ok.(bool)
-			if !isBool {
-				rej = rej.add(f, "when", fmt.Errorf("result is %T, not a boolean", ok), nil)
-				continue
-			}
-			if !b {
+			if !w.ok {
 				continue
 			}
 		}

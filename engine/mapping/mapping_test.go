@@ -311,3 +311,65 @@ func TestShippedOrganizationsMapping(t *testing.T) {
 		t.Error("the sensitive claimant was mapped")
 	}
 }
+
+// TestMapSharedWhen checks that fields sharing a `when` condition (it runs
+// once per record) each get its outcome: left out, mapped, or rejected.
+func TestMapSharedWhen(t *testing.T) {
+	m, err := New(mappingOf(t, [][3]string{
+		{"a", `"A"`, `email(email) != nil`},
+		{"b", `"B"`, `email(email) != nil`},
+		{"c", `"C"`, `email(email) == nil`},
+		{"d", `"D"`, `email(email) != nil`},
+	}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Map(member(map[string]any{"email": "budi@mail.id"}))
+	if err != nil || len(got) != 3 || got["a"] != "A" || got["b"] != "B" || got["d"] != "D" {
+		t.Fatalf("Map = %v, %v; want a, b and d", got, err)
+	}
+	got, err = m.Map(member(map[string]any{"email": nil}))
+	if err != nil || len(got) != 1 || got["c"] != "C" {
+		t.Fatalf("Map = %v, %v; want c only", got, err)
+	}
+	_, err = m.Map(member(map[string]any{"email": "budi at mail"}))
+	var rej *RejectError
+	if !errors.As(err, &rej) || len(rej.Fields) != 4 {
+		t.Fatalf("Map error %v, want all four fields rejected", err)
+	}
+	for _, f := range rej.Fields {
+		if !strings.HasPrefix(f.Reason, `when: email: "budi at mail" is not an email address`) {
+			t.Errorf("%s: reason %q", f.Target, f.Reason)
+		}
+	}
+}
+
+// TestMapEnvPerRecord checks that the environment holds each record's own
+// values: a field absent from a record is NULL, not the previous record's,
+// and $env sees every field.
+func TestMapEnvPerRecord(t *testing.T) {
+	m, err := New(mappingOf(t, [][3]string{{"city", "city(city)", ""}, {"id", "id", ""}}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := m.Map(member(map[string]any{"city": "surabaya"})); err != nil || got["city"] != "Kota Surabaya" || got["id"] != "m-1" {
+		t.Fatalf("Map = %v, %v", got, err)
+	}
+	rec := member(map[string]any{"full_name": "Budi"})
+	rec.ID = "m-2"
+	if got, err := m.Map(rec); err != nil || got["city"] != nil || got["id"] != "m-2" {
+		t.Fatalf("Map = %v, %v; want a NULL city and id m-2", got, err)
+	}
+	rec = member(map[string]any{"id": "own"})
+	if got, err := m.Map(rec); err != nil || got["id"] != "own" {
+		t.Fatalf("Map = %v, %v; want the record's own id field", got, err)
+	}
+	all, err := New(mappingOf(t, [][3]string{{"n", `len($env)`, ""}, {"p", `$env["province"]`, ""}}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := all.Map(member(map[string]any{"province": "Jawa Barat", "city": "Bandung"}))
+	if err != nil || got["p"] != "Jawa Barat" || got["n"] != 5 { // two fields, id, updatedAt, deleted
+		t.Fatalf("Map = %v, %v; want $env with every field", got, err)
+	}
+}
