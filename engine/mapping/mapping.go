@@ -156,6 +156,12 @@ type Mapper struct {
 	top int
 	// names are the variables the mapping reads, nil for all (see envFor).
 	names []string
+	// subs holds, during one Map, the nested maps of the first path
+	// segments under which every target has exactly two segments
+	// ("phones.primaryPhoneNumber"): field.sub indexes it, subSize is each
+	// one's number of fields.
+	subs    []map[string]any
+	subSize []int
 }
 
 // notBoolError is a `when` condition whose result is not a boolean.
@@ -178,6 +184,8 @@ type field struct {
 	// whenIdx indexes Mapper.whens: fields whose conditions compile to the
 	// same program share it.
 	whenIdx int
+	// sub indexes Mapper.subs, or is -1: the target is set with setPath.
+	sub int
 	// reads lists the sensitive fields the expressions read: their errors
 	// are reported without values.
 	reads []string
@@ -225,6 +233,30 @@ func New(m *config.Mapping, sensitive []string) (*Mapper, error) {
 		mp.fields = append(mp.fields, f)
 	}
 	mp.nWhen, mp.top = len(whenIdx), len(tops)
+	// A first segment whose targets all have two segments gets one nested
+	// map per record, filled without looking it up for each field.
+	pairsOnly := map[string]bool{}
+	for _, f := range mp.fields {
+		ok, seen := pairsOnly[f.path[0]]
+		pairsOnly[f.path[0]] = len(f.path) == 2 && (ok || !seen)
+	}
+	subIdx := map[string]int{}
+	for i := range mp.fields {
+		f := &mp.fields[i]
+		f.sub = -1
+		if !pairsOnly[f.path[0]] {
+			continue
+		}
+		j, ok := subIdx[f.path[0]]
+		if !ok {
+			j = len(mp.subSize)
+			subIdx[f.path[0]] = j
+			mp.subSize = append(mp.subSize, 0)
+		}
+		f.sub = j
+		mp.subSize[j]++
+	}
+	mp.subs = make([]map[string]any, len(mp.subSize))
 	var progs []*vm.Program
 	for _, f := range mp.fields {
 		progs = append(progs, f.prog)
@@ -246,7 +278,10 @@ func programKey(p *vm.Program) string {
 // Clone returns a Mapper sharing m's compiled mapping with its own VM, for
 // another worker.
 func (m *Mapper) Clone() *Mapper {
-	return &Mapper{fields: m.fields, ev: NewEvaluator(), nWhen: m.nWhen, whens: make([]whenResult, m.nWhen), top: m.top, names: m.names}
+	return &Mapper{
+		fields: m.fields, ev: NewEvaluator(), nWhen: m.nWhen, whens: make([]whenResult, m.nWhen), top: m.top, names: m.names,
+		subs: make([]map[string]any, len(m.subSize)), subSize: m.subSize,
+	}
 }
 
 // Warnings returns what the last Map noticed without rejecting the record,
@@ -273,6 +308,7 @@ func (m *Mapper) Map(rec connectors.Record) (map[string]any, error) {
 	env := m.ev.envFor(rec, m.names)
 	m.warnings = m.warnings[:0]
 	clear(m.whens)
+	clear(m.subs)
 	out := make(map[string]any, m.top)
 	var rej *RejectError
 	for i := range m.fields {
@@ -307,7 +343,17 @@ func (m *Mapper) Map(rec connectors.Record) (map[string]any, error) {
 			rej = rej.add(f, "", err, nil)
 			continue
 		}
-		setPath(out, f.path, v)
+		if f.sub < 0 {
+			setPath(out, f.path, v)
+		} else {
+			sub := m.subs[f.sub]
+			if sub == nil {
+				sub = make(map[string]any, m.subSize[f.sub])
+				m.subs[f.sub] = sub
+				out[f.path[0]] = sub
+			}
+			sub[f.path[1]] = v
+		}
 		if f.sdgOf != "" {
 			m.warnSDG(f, env[f.sdgOf])
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -371,5 +372,44 @@ func TestMapEnvPerRecord(t *testing.T) {
 	got, err := all.Map(member(map[string]any{"province": "Jawa Barat", "city": "Bandung"}))
 	if err != nil || got["p"] != "Jawa Barat" || got["n"] != 5 { // two fields, id, updatedAt, deleted
 		t.Fatalf("Map = %v, %v; want $env with every field", got, err)
+	}
+}
+
+// TestMapNestedTargets checks that nested targets come out as Set builds
+// them, whether a first segment has only two-segment targets (filled through
+// one nested map per record) or also a deeper or a plain one.
+func TestMapNestedTargets(t *testing.T) {
+	fields := [][3]string{
+		{"name.firstName", `"Budi"`, ""}, {"x", `1`, ""}, {"name.lastName", `"Santoso"`, ""},
+		{"p", `"plain"`, ""}, {"p.q", `"nested"`, ""},
+		{"d.e.f", `"deep"`, ""}, {"d.g", `"shallow"`, ""},
+		{"h.i", `"skipped"`, "false"}, {"j.k", `nil`, ""},
+	}
+	m, err := New(mappingOf(t, fields), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second record reuses the Mapper's state
+		got, err := m.Map(member(map[string]any{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{}
+		for _, f := range fields {
+			if f[2] == "false" {
+				continue
+			}
+			v, err := expr.Eval(f[1], nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			Set(want, f[0], v)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("Map =\n%v\nwant\n%v", got, want)
+		}
+		if _, ok := got["h"]; ok {
+			t.Errorf("h is present although its only field's when is false: %v", got["h"])
+		}
 	}
 }
