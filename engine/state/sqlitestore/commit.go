@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/kelompok/pipe/engine/state"
 	"github.com/kelompok/pipe/engine/state/internal/storeutil"
@@ -16,7 +18,7 @@ import (
 // transaction, or nothing is.
 func (s *Store) Commit(ctx context.Context, b state.Batch) error {
 	return s.write(ctx, fmt.Sprintf("commit batch of %q (run %d)", b.Pipeline, b.RunID), func(tx *sql.Tx) error {
-		return commit(ctx, tx, b)
+		return commit(ctx, tx, &s.stmts, b)
 	})
 }
 
@@ -56,42 +58,114 @@ const maxRowParams = 900
 
 // execRows inserts n rows of cols columns with multi-row VALUES lists:
 // head + "(?, ...), (?, ...)" + tail, in chunks. Rows are applied in order,
-// so a later row of the same key wins, as with one statement per row.
-func execRows(ctx context.Context, tx *sql.Tx, head, tail string, cols, n int, args func(i int) ([]any, error)) error {
+// so a later row of the same key wins, as with one statement per row. The
+// statements are prepared once per shape (stmts).
+func execRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache, head, tail string, cols, n int, args func(i int) ([]any, error)) error {
 	one := "(?" + strings.Repeat(", ?", cols-1) + ")"
 	per := maxRowParams / cols
+	all := make([]any, 0, min(n, per)*cols)
 	for start := 0; start < n; start += per {
 		end := min(start+per, n)
-		var q strings.Builder
-		q.WriteString(head)
-		all := make([]any, 0, (end-start)*cols)
+		all = all[:0]
 		for i := start; i < end; i++ {
-			if i > start {
-				q.WriteString(", ")
-			}
-			q.WriteString(one)
 			a, err := args(i)
 			if err != nil {
 				return err
 			}
 			all = append(all, a...)
 		}
-		q.WriteString(tail)
-		if _, err := tx.ExecContext(ctx, q.String(), all...); err != nil {
+		st, err := stmts.get(ctx, tx, head+one+strings.Repeat(", "+one, end-start-1)+tail)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, all...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func commit(ctx context.Context, tx *sql.Tx, b state.Batch) error {
+// stmtCache holds the writer's prepared statements by SQL text: a batch's
+// multi-row statements have a few shapes that recur batch after batch, and
+// preparing one (parsing hundreds of placeholders) costs about as much as
+// running it.
+//
+// The writer has one connection, which a transaction holds: a statement
+// first seen in a transaction is prepared for that use only and remembered
+// (wanted); prepareWanted, called once the transaction has ended, prepares
+// it on the database for the next ones.
+type stmtCache struct {
+	mu     sync.Mutex
+	db     *sql.DB
+	m      map[string]*sql.Stmt
+	wanted []string
+}
+
+// maxCachedStmts bounds the cache; statements beyond it are prepared for
+// each use.
+const maxCachedStmts = 64
+
+// get returns the statement for query, bound to tx.
+func (c *stmtCache) get(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	st, ok := c.m[query]
+	if !ok && len(c.m)+len(c.wanted) < maxCachedStmts && !slices.Contains(c.wanted, query) {
+		c.wanted = append(c.wanted, query)
+	}
+	c.mu.Unlock()
+	if !ok {
+		return tx.PrepareContext(ctx, query)
+	}
+	return tx.StmtContext(ctx, st), nil
+}
+
+// prepareWanted prepares the statements get has seen but not found. Call
+// it outside any transaction of the writer. A failure only means no cache.
+func (c *stmtCache) prepareWanted(ctx context.Context) {
+	c.mu.Lock()
+	wanted := c.wanted
+	c.wanted = nil
+	c.mu.Unlock()
+	// Not under mu: preparing waits for the writer connection, which
+	// another goroutine's transaction may hold while it calls get.
+	for _, q := range wanted {
+		st, err := c.db.PrepareContext(ctx, q)
+		if err != nil {
+			continue
+		}
+		c.mu.Lock()
+		if c.m == nil {
+			c.m = map[string]*sql.Stmt{}
+		}
+		if _, dup := c.m[q]; dup {
+			st.Close()
+		} else {
+			c.m[q] = st
+		}
+		c.mu.Unlock()
+	}
+}
+
+// close closes the cached statements.
+func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, st := range c.m {
+		errs = append(errs, st.Close())
+	}
+	c.m = nil
+	return errors.Join(errs...)
+}
+
+func commit(ctx context.Context, tx *sql.Tx, stmts *stmtCache, b state.Batch) error {
 	now := storeutil.Now()
 	if err := exec(ctx, tx, `DELETE FROM links WHERE pipeline = ? AND source_key = ?`, len(b.Unlink), func(i int) ([]any, error) {
 		return []any{b.Pipeline, b.Unlink[i]}, nil
 	}); err != nil {
 		return fmt.Errorf("unlink: %w", err)
 	}
-	if err := execRows(ctx, tx, `
+	if err := execRows(ctx, tx, stmts, `
 		INSERT INTO links (pipeline, source_key, sink_key, base, source_hash, sink_hash, updated_at) VALUES `, `
 		ON CONFLICT (pipeline, source_key) DO UPDATE SET sink_key = excluded.sink_key, base = excluded.base,
 			source_hash = excluded.source_hash, sink_hash = excluded.sink_hash, updated_at = excluded.updated_at`,
@@ -118,7 +192,7 @@ func commit(ctx context.Context, tx *sql.Tx, b state.Batch) error {
 			return fmt.Errorf("audit: %w", err)
 		}
 		first := last - int64(len(b.Audit)) + 1
-		if err := execRows(ctx, tx, `
+		if err := execRows(ctx, tx, stmts, `
 			INSERT INTO audit (run_id, seq, at, source_key, sink_key, direction, action, diff, reason) VALUES `, ``,
 			9, len(b.Audit), func(i int) ([]any, error) {
 				a := b.Audit[i]
@@ -149,7 +223,7 @@ func commit(ctx context.Context, tx *sql.Tx, b state.Batch) error {
 		}); err != nil {
 		return fmt.Errorf("cursor: %w", err)
 	}
-	if err := execRows(ctx, tx, `DELETE FROM intents WHERE (pipeline, side, key) IN (VALUES `, `)`,
+	if err := execRows(ctx, tx, stmts, `DELETE FROM intents WHERE (pipeline, side, key) IN (VALUES `, `)`,
 		3, len(b.IntentsDone), func(i int) ([]any, error) {
 			in := b.IntentsDone[i]
 			return []any{pipelineOr(in.Pipeline, b.Pipeline), in.Side, in.Key}, nil

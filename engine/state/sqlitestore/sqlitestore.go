@@ -44,6 +44,7 @@ type Store struct {
 	w     *sql.DB // exactly one connection: the writer
 	r     *sql.DB // readers
 	beats storeutil.Heartbeats
+	stmts stmtCache // on w
 }
 
 var _ state.Store = (*Store)(nil)
@@ -71,7 +72,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	return &Store{path: path, w: w, r: r}, nil
+	return &Store{path: path, w: w, r: r, stmts: stmtCache{db: w}}, nil
 }
 
 // dsn builds the driver's connection string: pragmas run on every new
@@ -158,7 +159,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 // would: they lapse after their ttl) and closes the file.
 func (s *Store) Close() error {
 	s.beats.Close()
-	return errors.Join(s.w.Close(), s.r.Close())
+	return errors.Join(s.stmts.close(), s.w.Close(), s.r.Close())
 }
 
 // write runs fn in one IMMEDIATE transaction on the writer connection.
@@ -174,6 +175,7 @@ func (s *Store) write(ctx context.Context, what string, fn func(tx *sql.Tx) erro
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite state store: %s: commit: %w", what, err)
 	}
+	s.stmts.prepareWanted(ctx)
 	return nil
 }
 
@@ -503,7 +505,7 @@ func (s *Store) IntentsAdd(ctx context.Context, intents []state.Intent) error {
 		return nil
 	}
 	return s.write(ctx, "record create intents", func(tx *sql.Tx) error {
-		if err := execRows(ctx, tx, `INSERT INTO intents (pipeline, side, key, target_id, created_at) VALUES `,
+		if err := execRows(ctx, tx, &s.stmts, `INSERT INTO intents (pipeline, side, key, target_id, created_at) VALUES `,
 			` ON CONFLICT (pipeline, side, key) DO UPDATE SET target_id = excluded.target_id`,
 			5, len(intents), func(i int) ([]any, error) {
 				in := intents[i]
