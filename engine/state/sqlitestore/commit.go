@@ -223,11 +223,7 @@ func commit(ctx context.Context, tx *sql.Tx, stmts *stmtCache, b state.Batch) er
 		}); err != nil {
 		return fmt.Errorf("cursor: %w", err)
 	}
-	if err := execRows(ctx, tx, stmts, `DELETE FROM intents WHERE (pipeline, side, key) IN (VALUES `, `)`,
-		3, len(b.IntentsDone), func(i int) ([]any, error) {
-			in := b.IntentsDone[i]
-			return []any{pipelineOr(in.Pipeline, b.Pipeline), in.Side, in.Key}, nil
-		}); err != nil {
+	if err := intentsDone(ctx, tx, b.Pipeline, b.IntentsDone); err != nil {
 		return fmt.Errorf("intent done: %w", err)
 	}
 	if err := exec(ctx, tx, `

@@ -10,15 +10,19 @@
 package sqlitestore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -29,6 +33,7 @@ import (
 	"github.com/kelompok/pipe/connectors"
 	"github.com/kelompok/pipe/engine/state"
 	"github.com/kelompok/pipe/engine/state/internal/storeutil"
+	"github.com/kelompok/pipe/internal/jsonappend"
 )
 
 //go:embed migrations/*.sql
@@ -499,19 +504,26 @@ func (s *Store) CursorReset(ctx context.Context, pipeline string) error {
 }
 
 // IntentsAdd implements state.Store. Adding an intent that exists replaces
-// its target id and keeps its creation time.
+// IntentsAdd implements state.Store: one intent_groups row per pipeline
+// of the call.
 func (s *Store) IntentsAdd(ctx context.Context, intents []state.Intent) error {
 	if len(intents) == 0 {
 		return nil
 	}
+	byPipeline := map[string][]state.Intent{}
+	var order []string
+	for _, in := range intents {
+		if _, ok := byPipeline[in.Pipeline]; !ok {
+			order = append(order, in.Pipeline)
+		}
+		byPipeline[in.Pipeline] = append(byPipeline[in.Pipeline], in)
+	}
 	return s.write(ctx, "record create intents", func(tx *sql.Tx) error {
-		if err := execRows(ctx, tx, &s.stmts, `INSERT INTO intents (pipeline, side, key, target_id, created_at) VALUES `,
-			` ON CONFLICT (pipeline, side, key) DO UPDATE SET target_id = excluded.target_id`,
-			5, len(intents), func(i int) ([]any, error) {
-				in := intents[i]
-				return []any{in.Pipeline, in.Side, in.Key, in.TargetID, micro(in.CreatedAt)}, nil
-			}); err != nil {
-			return fmt.Errorf("intents: %w", err)
+		for _, p := range order {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO intent_groups (pipeline, intents) VALUES (?, ?)`,
+				p, encodeIntents(byPipeline[p])); err != nil {
+				return fmt.Errorf("intents: %w", err)
+			}
 		}
 		return nil
 	})
@@ -519,23 +531,210 @@ func (s *Store) IntentsAdd(ctx context.Context, intents []state.Intent) error {
 
 // Intents implements state.Store, in (side, key) order.
 func (s *Store) Intents(ctx context.Context, pipeline string) ([]state.Intent, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT pipeline, side, key, target_id, created_at FROM intents
-		WHERE pipeline = ? ORDER BY side, key`, pipeline)
+	groups, err := intentGroups(ctx, s.r, pipeline)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite state store: intents of %q: %w", pipeline, err)
 	}
-	defer rows.Close()
-	var out []state.Intent
-	for rows.Next() {
-		var in state.Intent
-		var created int64
-		if err := rows.Scan(&in.Pipeline, &in.Side, &in.Key, &in.TargetID, &created); err != nil {
-			return nil, fmt.Errorf("sqlite state store: intents of %q: %w", pipeline, err)
+	latest := map[[2]string]state.Intent{}
+	for _, g := range groups {
+		for _, in := range g.intents {
+			latest[[2]string{in.Side, in.Key}] = in
 		}
-		in.CreatedAt = fromMicro(created)
+	}
+	out := make([]state.Intent, 0, len(latest))
+	for _, in := range latest {
 		out = append(out, in)
 	}
+	slices.SortFunc(out, func(a, b state.Intent) int {
+		return cmp.Or(cmp.Compare(a.Side, b.Side), cmp.Compare(a.Key, b.Key))
+	})
+	return out, nil
+}
+
+// intentGroup is one intent_groups row.
+type intentGroup struct {
+	id      int64
+	intents []state.Intent
+}
+
+// querier is what intentGroups reads through: the readers or the writer's
+// transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// intentGroups returns the pipeline's intent groups in the order they
+// were added.
+func intentGroups(ctx context.Context, q querier, pipeline string) ([]intentGroup, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, intents FROM intent_groups WHERE pipeline = ? ORDER BY id`, pipeline)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []intentGroup
+	for rows.Next() {
+		var g intentGroup
+		var text string
+		if err := rows.Scan(&g.id, &text); err != nil {
+			return nil, err
+		}
+		if g.intents, err = decodeIntents(pipeline, text); err != nil {
+			return nil, fmt.Errorf("intent group %d: %w", g.id, err)
+		}
+		out = append(out, g)
+	}
 	return out, rows.Err()
+}
+
+// encodeIntents encodes intents as intent_groups.intents: a JSON array of
+// [side, key, target_id, created_at microseconds].
+func encodeIntents(intents []state.Intent) string {
+	b := make([]byte, 0, 96*len(intents))
+	b = append(b, '[')
+	for i, in := range intents {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = jsonappend.String(b, in.Side)
+		b = append(b, ',')
+		b = jsonappend.String(b, in.Key)
+		b = append(b, ',')
+		b = jsonappend.String(b, in.TargetID)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, micro(in.CreatedAt), 10)
+		b = append(b, ']')
+	}
+	return string(append(b, ']'))
+}
+
+// decodeIntents decodes what encodeIntents (or migration 2) wrote.
+func decodeIntents(pipeline, text string) ([]state.Intent, error) {
+	if out, ok := decodeIntentsFast(pipeline, text); ok {
+		return out, nil
+	}
+	var rows [][4]json.RawMessage
+	if err := json.Unmarshal([]byte(text), &rows); err != nil {
+		return nil, err
+	}
+	out := make([]state.Intent, len(rows))
+	for i, r := range rows {
+		in := state.Intent{Pipeline: pipeline}
+		var created int64
+		if err := errors.Join(json.Unmarshal(r[0], &in.Side), json.Unmarshal(r[1], &in.Key),
+			json.Unmarshal(r[2], &in.TargetID), json.Unmarshal(r[3], &created)); err != nil {
+			return nil, err
+		}
+		in.CreatedAt = fromMicro(created)
+		out[i] = in
+	}
+	return out, nil
+}
+
+// decodeIntentsFast decodes the common form, without whitespace or escaped
+// strings, in one pass; ok is false for anything else.
+func decodeIntentsFast(pipeline, s string) (out []state.Intent, ok bool) {
+	i := 0
+	str := func() (string, bool) {
+		if i >= len(s) || s[i] != '"' {
+			return "", false
+		}
+		end := strings.IndexByte(s[i+1:], '"')
+		if end < 0 {
+			return "", false
+		}
+		v := s[i+1 : i+1+end]
+		if strings.IndexByte(v, '\\') >= 0 {
+			return "", false
+		}
+		i += end + 2
+		return v, true
+	}
+	lit := func(c byte) bool {
+		if i < len(s) && s[i] == c {
+			i++
+			return true
+		}
+		return false
+	}
+	if !lit('[') {
+		return nil, false
+	}
+	out = make([]state.Intent, 0, strings.Count(s, "],")+1)
+	if lit(']') {
+		return out, i == len(s)
+	}
+	for {
+		in := state.Intent{Pipeline: pipeline}
+		var ok1, ok2, ok3 bool
+		if !lit('[') {
+			return nil, false
+		}
+		if in.Side, ok1 = str(); !ok1 || !lit(',') {
+			return nil, false
+		}
+		if in.Key, ok2 = str(); !ok2 || !lit(',') {
+			return nil, false
+		}
+		if in.TargetID, ok3 = str(); !ok3 || !lit(',') {
+			return nil, false
+		}
+		j := i
+		for j < len(s) && (s[j] == '-' || s[j] >= '0' && s[j] <= '9') {
+			j++
+		}
+		created, err := strconv.ParseInt(s[i:j], 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		i = j
+		in.CreatedAt = fromMicro(created)
+		out = append(out, in)
+		if !lit(']') {
+			return nil, false
+		}
+		if lit(']') {
+			return out, i == len(s)
+		}
+		if !lit(',') {
+			return nil, false
+		}
+	}
+}
+
+// intentsDone removes the given intents (by pipeline, side and key) from
+// their groups inside tx: a group left empty is deleted, one left with
+// others (creates that failed for a transient reason) is rewritten.
+func intentsDone(ctx context.Context, tx *sql.Tx, batchPipeline string, done []state.Intent) error {
+	byPipeline := map[string]map[[2]string]bool{}
+	for _, in := range done {
+		p := pipelineOr(in.Pipeline, batchPipeline)
+		if byPipeline[p] == nil {
+			byPipeline[p] = map[[2]string]bool{}
+		}
+		byPipeline[p][[2]string{in.Side, in.Key}] = true
+	}
+	for p, keys := range byPipeline {
+		groups, err := intentGroups(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		for _, g := range groups {
+			kept := slices.DeleteFunc(slices.Clone(g.intents), func(in state.Intent) bool { return keys[[2]string{in.Side, in.Key}] })
+			switch {
+			case len(kept) == len(g.intents):
+				continue
+			case len(kept) == 0:
+				_, err = tx.ExecContext(ctx, `DELETE FROM intent_groups WHERE id = ?`, g.id)
+			default:
+				_, err = tx.ExecContext(ctx, `UPDATE intent_groups SET intents = ? WHERE id = ?`, encodeIntents(kept), g.id)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Rejects implements state.Store, in (pipeline, id) order.

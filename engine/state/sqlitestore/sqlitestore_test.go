@@ -4,9 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/pressly/goose/v3"
 
 	"github.com/kelompok/pipe/engine/state"
 	"github.com/kelompok/pipe/engine/state/sqlitestore"
@@ -74,5 +78,73 @@ func TestReleaseAfterTakeover(t *testing.T) {
 	}
 	if _, err := st.Lock(t.Context(), "members", "c", time.Minute); !errors.Is(err, state.ErrLocked) {
 		t.Fatalf("the new holder's lock was released: Lock = %v", err)
+	}
+}
+
+// TestIntentGroupsMigration: intents recorded one row per record before
+// migration 2 come back from Intents after it (a crashed run's pending
+// creates survive an upgrade), and its down migration restores them.
+func TestIntentGroupsMigration(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "state.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	provider := func() *goose.Provider {
+		p, err := goose.NewProvider(goose.DialectSQLite3, db, os.DirFS("migrations"),
+			goose.WithTableName("pipe_migrations"), goose.WithDisableGlobalRegistry(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if _, err := provider().UpTo(ctx, 1); err != nil {
+		t.Fatalf("migration 1: %v", err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO intents (pipeline, side, key, target_id, created_at) VALUES
+		('members', 'sink', 'm-2', 't-2', 1700000000000000), ('members', 'sink', 'm-"1', 't-1', 1700000000000001),
+		('events', 'source', 'e-1', 's-1', 1700000000000002)`); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err := sqlitestore.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	got, err := st.Intents(ctx, "members")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []state.Intent{
+		{Pipeline: "members", Side: "sink", Key: `m-"1`, TargetID: "t-1", CreatedAt: time.UnixMicro(1700000000000001).UTC()},
+		{Pipeline: "members", Side: "sink", Key: "m-2", TargetID: "t-2", CreatedAt: time.UnixMicro(1700000000000000).UTC()},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Intents after the upgrade = %+v\nwant %+v", got, want)
+	}
+	if got, _ := st.Intents(ctx, "events"); len(got) != 1 || got[0].TargetID != "s-1" {
+		t.Fatalf("Intents(events) after the upgrade = %+v", got)
+	}
+
+	// A later group replaces an earlier one's key; down keeps the latest.
+	if err := st.IntentsAdd(ctx, []state.Intent{{Pipeline: "members", Side: "sink", Key: "m-2", TargetID: "t-2b", CreatedAt: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := provider().DownTo(ctx, 1); err != nil {
+		t.Fatalf("down to migration 1: %v", err)
+	}
+	var target string
+	if err := db.QueryRowContext(ctx, `SELECT target_id FROM intents WHERE pipeline = 'members' AND key = 'm-2'`).Scan(&target); err != nil || target != "t-2b" {
+		t.Fatalf("after down, m-2's target = %q (%v), want t-2b", target, err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM intents`).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("after down, %d intents (%v), want 3", n, err)
 	}
 }
