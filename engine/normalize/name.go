@@ -35,7 +35,8 @@ func (n Name) String() string {
 //     H., Hj., KH., Dr., dr., Ir., Prof., Drs., Dra., Ust., Mr., Mrs. ...)
 //     and academic degrees behind (S.Kom., M.Si., S.H., S.E., M.M., Ph.D.,
 //     Amd., MBA ...), with or without a comma before them, are not names and
-//     are dropped; an initial such as "M." is kept;
+//     are dropped, and so are titles after a comma that follows titles
+//     ("Dr., IB Putu Gede"); an initial such as "M." is kept;
 //   - a name typed in ALL CAPS or all lower case is title-cased
 //     ("BUDI SANTOSO" gives "Budi" / "Santoso", with "bin", "binti", "van"
 //     and "de" kept lower case inside a name); any other casing is the
@@ -158,10 +159,13 @@ var honorifics = map[string]bool{
 
 // isHonorific reports whether w is a title written before a name. Single
 // letters other than "H." are initials, not titles.
+//
+// A comma before w does not matter: NameParts asks only about words that
+// have nothing but titles before them, so such a comma separates titles
+// ("Dr., Ir. Budi", "Dr,IB Putu"). Were the word after it kept as a name,
+// normalizing the result again would drop it, since the comma is gone
+// there ("Dr,IB 0" would give "Ib 0", and that "0").
 func isHonorific(w nameWord) bool {
-	if w.afterComma {
-		return false
-	}
 	return inFolded(honorifics, w.text)
 }
 

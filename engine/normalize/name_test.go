@@ -50,6 +50,15 @@ func TestNameParts(t *testing.T) {
 		{"", "", ""},
 		{"   ", "", ""},
 		{"o'neil", "O'Neil", ""},
+		// Titles after a comma that follows titles are titles too, so that
+		// normalizing the result again gives it back (issue #6).
+		{"Dr. IB Putu Gede", "Putu", "Gede"},
+		{"Dr., IB Putu Gede", "Putu", "Gede"},
+		{"Dr,IB 0", "0", ""},
+		{"Ib 0", "0", ""},
+		{"Dr.,Ibu Siti Rahayu", "Siti", "Rahayu"},
+		{"Bapak, H. Ahmad Dahlan, S.H.", "Ahmad", "Dahlan"},
+		{"Dr., Ibu", "Dr.", "Ibu"},
 	}
 	for _, tc := range tests {
 		got := NameParts(tc.in)
