@@ -129,7 +129,7 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 		return blocked, err
 	}
 	now := r.now().UTC()
-	var intents []state.Intent
+	intents := make([]state.Intent, 0, len(items))
 	for _, it := range items {
 		for si, w := range it.writes {
 			if w != nil && w.Op == connectors.OpCreate {
@@ -165,7 +165,9 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 		}
 	}
 
-	b := state.Batch{Pipeline: r.p.Name, RunID: r.runID, Cursors: map[string]connectors.Position{}}
+	b := state.Batch{Pipeline: r.p.Name, RunID: r.runID, Cursors: map[string]connectors.Position{},
+		Links: make([]state.Link, 0, len(items)), Audit: make([]state.AuditEntry, 0, len(items)),
+		IntentsDone: make([]state.Intent, 0, len(intents))}
 	moved := false
 	var cursor connectors.Position
 	for _, it := range items {

@@ -120,13 +120,23 @@ func (r *runner) create(it *item, w *worker) {
 	if target != r.to {
 		paths = r.backPath
 	}
-	var diff []state.FieldChange
+	diff := make([]state.FieldChange, 0, len(paths))
 	for _, p := range paths {
 		if v, ok := mapping.Get(fields, p); ok {
 			diff = append(diff, state.FieldChange{Field: p, New: v})
 		}
 	}
-	r.note(it, state.ActionCreate, dirOf(target), fmt.Sprintf("new %s record, no match on the %s", it.origin, target), diff)
+	if len(diff) == 0 {
+		diff = nil
+	}
+	r.note(it, state.ActionCreate, dirOf(target), newRecordReason[it.origin], diff)
+}
+
+// newRecordReason is a create's audit reason, by the side the record came
+// from.
+var newRecordReason = map[string]string{
+	config.SideSource: "new source record, no match on the sink",
+	config.SideSink:   "new sink record, no match on the source",
 }
 
 // setHashes stores the from- and to-side hashes in the link's source and

@@ -32,12 +32,23 @@ func Norm(t time.Time) time.Time {
 
 // JSON encodes v for a JSON column; nil maps and slices become "null".
 func JSON(v any) (string, error) {
-	b, err := appendJSON(make([]byte, 0, 256), v)
+	buf := jsonBufs.Get().(*[]byte)
+	b, err := appendJSON((*buf)[:0], v)
 	if err != nil {
+		jsonBufs.Put(buf)
 		return "", fmt.Errorf("encode %T as JSON for the state store: %w", v, err)
 	}
-	return string(b), nil
+	out := string(b)
+	if cap(b) <= 64<<10 { // a rare huge value does not stay pinned
+		*buf = b
+		jsonBufs.Put(buf)
+	}
+	return out, nil
 }
+
+// jsonBufs holds JSON's scratch buffers: one allocation per encoded value
+// (the string) instead of a buffer grown for each.
+var jsonBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // Decode decodes a JSON column into dst ("" and "null" leave it zero).
 func Decode(s string, dst any) error {
