@@ -69,9 +69,9 @@ func refNameWords(s string) []refNameWord {
 }
 
 func refIsHonorific(w refNameWord) bool {
-	if w.afterComma {
-		return false
-	}
+	// Not w.afterComma: a title after a comma that follows titles is a
+	// title too ("Dr,IB 0" must give what "Ib 0" gives: NameParts is
+	// idempotent).
 	return honorifics[foldDots(w.text)]
 }
 
