@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -146,5 +147,76 @@ func TestIntentGroupsMigration(t *testing.T) {
 	var n int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM intents`).Scan(&n); err != nil || n != 3 {
 		t.Fatalf("after down, %d intents (%v), want 3", n, err)
+	}
+}
+
+// TestConcurrentCommitsOfManyShapes: commits of different sizes (so
+// different multi-row statement shapes, prepared and cached as they come)
+// from several goroutines at once, beside a lock's heartbeat, all go
+// through and nothing waits forever on the writer's one connection.
+func TestConcurrentCommitsOfManyShapes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	release, err := st.Lock(ctx, "p0", "test", 30*time.Millisecond) // refreshed every 10 ms
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release(ctx)
+	const workers, commits = 6, 15
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			p := fmt.Sprintf("p%d", w)
+			run, err := st.RunCreate(ctx, state.Run{Pipeline: p})
+			if err != nil {
+				errs <- err
+				return
+			}
+			for c := range commits {
+				n := 1 + (w*commits+c)%140 // 1..140 rows: up to two chunks of links
+				b := state.Batch{Pipeline: p, RunID: run}
+				for i := range n {
+					k := fmt.Sprintf("%d-%d", c, i)
+					b.Links = append(b.Links, state.Link{SourceKey: "s" + k, SinkKey: "t" + k, Base: map[string]any{"n": k}})
+					b.Audit = append(b.Audit, state.AuditEntry{SourceKey: "s" + k, Action: state.ActionCreate})
+				}
+				if err := st.IntentsAdd(ctx, []state.Intent{{Pipeline: p, Side: "sink", Key: "s" + fmt.Sprint(c), TargetID: "x"}}); err != nil {
+					errs <- err
+					return
+				}
+				b.IntentsDone = []state.Intent{{Side: "sink", Key: "s" + fmt.Sprint(c)}}
+				if err := st.Commit(ctx, b); err != nil {
+					errs <- fmt.Errorf("%s commit %d (%d rows): %w", p, c, n, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for w := range workers {
+		p := fmt.Sprintf("p%d", w)
+		want := 0
+		for c := range commits {
+			want += 1 + (w*commits+c)%140
+		}
+		if n, err := st.LinkCount(ctx, p); err != nil || n != want {
+			t.Errorf("%s: %d links (%v), want %d", p, n, err, want)
+		}
+		if in, err := st.Intents(ctx, p); err != nil || len(in) != 0 {
+			t.Errorf("%s: intents left %v (%v)", p, in, err)
+		}
 	}
 }
