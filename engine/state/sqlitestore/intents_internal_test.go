@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -33,6 +34,43 @@ func TestIntentsEncoding(t *testing.T) {
 	for _, bad := range []string{"", "[", `[["sink","k","t"]]`, `[["sink","k","t",1],]`, `{}`} {
 		if got, err := decodeIntents("members", bad); err == nil {
 			t.Errorf("decodeIntents(%q) = %+v, want an error", bad, got)
+		}
+	}
+}
+
+// TestLinksByUsesAnIndex: each lookup of links by key searches an index
+// on that key, never every link of the pipeline (the query planner, with
+// no statistics, once chose the primary key's "pipeline = ?" for sink
+// keys and made LinksBySink read the whole ledger per call).
+func TestLinksByUsesAnIndex(t *testing.T) {
+	st, err := Open(t.Context(), filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for column, want := range map[string]string{
+		"source_key": "SEARCH links USING PRIMARY KEY (pipeline=? AND source_key=?)",
+		"sink_key":   "SEARCH links USING INDEX links_sink (pipeline=? AND sink_key=?)",
+	} {
+		rows, err := st.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+linksByQuery(column, 3), "members", "a", "b", "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if len(plan) != 1 || plan[0] != want {
+			t.Errorf("links by %s: plan %q, want %q", column, plan, want)
 		}
 	}
 }
