@@ -105,8 +105,11 @@ func isSquished(s string) bool {
 // others, after Squish. Words are separated by spaces, hyphens, apostrophes,
 // dots, slashes and parentheses: Title("JAWA BARAT") is "Jawa Barat",
 // Title("o'neil") is "O'Neil".
-func Title(s string) string {
-	s = Squish(s)
+func Title(s string) string { return titleCase(Squish(s)) }
+
+// titleCase is Title without the Squish: for a word, or text already
+// squished.
+func titleCase(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	start := true

@@ -2,7 +2,6 @@ package normalize
 
 import (
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -79,7 +78,7 @@ func NameParts(s string) Name {
 		if !fix {
 			return w
 		}
-		w = titleWord(w)
+		w = titleCase(w)
 		if k > 0 && k < last && lowerParticles[strings.ToLower(w)] {
 			w = strings.ToLower(w)
 		}
@@ -124,27 +123,6 @@ func nameWords(s string, out []nameWord) []nameWord {
 		}
 	}
 	return out
-}
-
-// titleWord is Title for one word (no white space in it).
-func titleWord(w string) string {
-	var b strings.Builder
-	b.Grow(len(w))
-	start := true
-	for _, r := range w {
-		if isWordSep(r) {
-			start = true
-			b.WriteRune(r)
-			continue
-		}
-		if start {
-			b.WriteRune(upper(r))
-			start = false
-		} else {
-			b.WriteRune(unicode.ToLower(r))
-		}
-	}
-	return b.String()
 }
 
 // honorifics are folded (lower case, no dots) titles written before a name.
