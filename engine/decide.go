@@ -129,14 +129,16 @@ func (r *runner) create(it *item, w *worker) {
 	if len(diff) == 0 {
 		diff = nil
 	}
-	r.note(it, state.ActionCreate, dirOf(target), newRecordReason[it.origin], diff)
+	r.note(it, state.ActionCreate, dirOf(target), newRecordReason(it.origin), diff)
 }
 
-// newRecordReason is a create's audit reason, by the side the record came
-// from.
-var newRecordReason = map[string]string{
-	config.SideSource: "new source record, no match on the sink",
-	config.SideSink:   "new sink record, no match on the source",
+// newRecordReason is a create's audit reason for a record read from
+// origin (a constant string: formatting it per record showed in profiles).
+func newRecordReason(origin string) string {
+	if origin == config.SideSink {
+		return "new sink record, no match on the source"
+	}
+	return "new source record, no match on the sink"
 }
 
 // setHashes stores the from- and to-side hashes in the link's source and

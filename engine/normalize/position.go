@@ -94,13 +94,16 @@ var positionIndex = func() map[string][]positionEntry {
 // SDM", "wakil ketua ii" gives "Wakil Ketua II". Values that do not start
 // with a known jabatan pass through trimmed with white space collapsed,
 // never invented.
-func Position(s string) string {
-	// One pass can turn an alias into a canonical head that, with the words
-	// after it, reads as a longer alias ("ketu dewan penasihat"); a second
-	// pass settles it.
-	r := position(s)
+func Position(s string) string { return settled(position, s) }
+
+// settled applies one pass of a position normalizer until its result stops
+// changing (at most four passes): one pass can turn an alias into a
+// canonical head that, with the words after it, reads as a longer alias
+// ("ketu dewan penasihat"); a second pass settles it.
+func settled(pass func(string) string, s string) string {
+	r := pass(s)
 	for range 3 {
-		next := position(r)
+		next := pass(r)
 		if next == r {
 			break
 		}

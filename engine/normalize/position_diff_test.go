@@ -11,20 +11,7 @@ import (
 // referenceCity below) are Position, LookupProvince, key and foldWord (and
 // City) as they were before they were made to allocate less: the tests below
 // hold the current ones to exactly their results.
-func referencePosition(s string) string {
-	// One pass can turn an alias into a canonical head that, with the words
-	// after it, reads as a longer alias ("ketu dewan penasihat"); a second
-	// pass settles it.
-	r := refPosition(s)
-	for range 3 {
-		next := refPosition(r)
-		if next == r {
-			break
-		}
-		r = next
-	}
-	return r
-}
+func referencePosition(s string) string { return settled(refPosition, s) }
 
 func refPosition(s string) string {
 	words := strings.Fields(s)

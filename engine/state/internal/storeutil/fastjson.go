@@ -19,7 +19,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 	case nil:
 		return append(b, "null"...), nil
 	case string:
-		return appendString(b, v), nil
+		return jsonappend.String(b, v), nil
 	case bool:
 		if v {
 			return append(b, "true"...), nil
@@ -39,7 +39,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = jsonappend.String(b, k)
 			b = append(b, ':')
 			var err error
 			if b, err = appendJSON(b, v[k]); err != nil {
@@ -72,7 +72,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 				b = append(b, ',')
 			}
 			b = append(b, `{"field":`...)
-			b = appendString(b, c.Field)
+			b = jsonappend.String(b, c.Field)
 			b = append(b, `,"old":`...)
 			var err error
 			if b, err = appendJSON(b, c.Old); err != nil {
@@ -92,9 +92,6 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 	}
 	return append(b, enc...), nil
 }
-
-// appendString appends s as a JSON string, as encoding/json does.
-func appendString(b []byte, s string) []byte { return jsonappend.String(b, s) }
 
 // decodeFlat decodes a JSON object whose values are all strings without
 // escapes, null, true or false (what a link base usually is) into a map,
