@@ -50,11 +50,43 @@ func E164(s, region string) (string, error) {
 	return p.E164, err
 }
 
-func parsePhone(in, region string) (Phone, error) {
+// phoneText is the part of in that is parsed: trimmed, and the first of
+// several numbers separated by "/", "," or ";".
+func phoneText(in string) string {
 	s := strings.TrimSpace(in)
 	if i := strings.IndexAny(s, "/,;"); i > 0 {
 		s = strings.TrimSpace(s[:i])
 	}
+	return s
+}
+
+// parseProblem says why libphonenumber's Parse refused a number.
+func parseProblem(err error) string {
+	switch {
+	case errors.Is(err, phonenumbers.ErrInvalidCountryCode):
+		return "has an unknown country code"
+	case errors.Is(err, phonenumbers.ErrTooShortNSN), errors.Is(err, phonenumbers.ErrTooShortAfterIDD):
+		return "is too short to be a phone number"
+	case errors.Is(err, phonenumbers.ErrNumTooLong):
+		return "is too long to be a phone number"
+	}
+	return "is not a phone number"
+}
+
+// invalidProblem says why a parsed number that is not valid for region is
+// refused.
+func invalidProblem(n *phonenumbers.PhoneNumber, region string) string {
+	switch phonenumbers.IsPossibleNumberWithReason(n) {
+	case phonenumbers.TOO_SHORT:
+		return "is too short to be a phone number"
+	case phonenumbers.TOO_LONG:
+		return "is too long to be a phone number"
+	}
+	return "is not a valid phone number for " + region
+}
+
+func parsePhone(in, region string) (Phone, error) {
+	s := phoneText(in)
 	if s == "" {
 		return Phone{}, nil
 	}
@@ -62,27 +94,14 @@ func parsePhone(in, region string) (Phone, error) {
 		return Phone{}, &Error{Func: "phone", Value: in, Problem: problem}
 	}
 	n, err := phonenumbers.Parse(compactPhone(s), region)
-	switch {
-	case errors.Is(err, phonenumbers.ErrInvalidCountryCode):
-		return fail("has an unknown country code")
-	case errors.Is(err, phonenumbers.ErrTooShortNSN), errors.Is(err, phonenumbers.ErrTooShortAfterIDD):
-		return fail("is too short to be a phone number")
-	case errors.Is(err, phonenumbers.ErrNumTooLong):
-		return fail("is too long to be a phone number")
-	case err != nil:
-		return fail("is not a phone number")
+	if err != nil {
+		return fail(parseProblem(err))
 	}
 	// IsValidNumber(n) is IsValidNumberForRegion(n, GetRegionCodeForNumber(n));
 	// the region is needed for the result anyway.
 	regionOf := phonenumbers.GetRegionCodeForNumber(n)
 	if !phonenumbers.IsValidNumberForRegion(n, regionOf) {
-		switch phonenumbers.IsPossibleNumberWithReason(n) {
-		case phonenumbers.TOO_SHORT:
-			return fail("is too short to be a phone number")
-		case phonenumbers.TOO_LONG:
-			return fail("is too long to be a phone number")
-		}
-		return fail("is not a valid phone number for " + region)
+		return fail(invalidProblem(n, region))
 	}
 	// Format(n, E164) is "+", the calling code and the national significant
 	// number (a parsed number never keeps its raw input): build it once and

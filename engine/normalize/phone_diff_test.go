@@ -12,17 +12,15 @@ import (
 
 // referenceParsePhone is parsePhone as it was before it was made faster
 // (the input handed to libphonenumber as typed; phonenumbers.Parse,
-// IsValidNumber, Format and GetRegionCodeForNumber): the differential tests
-// below hold the current one to exactly its results.
+// IsValidNumber, Format and GetRegionCodeForNumber; the input's trimming
+// and the error texts are shared): the differential tests below hold the
+// current one to exactly its results.
 func referenceParsePhone(in, region string) (Phone, error) {
 	if region == "" {
 		region = DefaultRegion
 	}
 	region = strings.ToUpper(region)
-	s := strings.TrimSpace(in)
-	if i := strings.IndexAny(s, "/,;"); i > 0 {
-		s = strings.TrimSpace(s[:i])
-	}
+	s := phoneText(in)
 	if s == "" {
 		return Phone{}, nil
 	}
@@ -30,24 +28,11 @@ func referenceParsePhone(in, region string) (Phone, error) {
 		return Phone{}, &Error{Func: "phone", Value: in, Problem: problem}
 	}
 	n, err := phonenumbers.Parse(s, region)
-	switch {
-	case errors.Is(err, phonenumbers.ErrInvalidCountryCode):
-		return fail("has an unknown country code")
-	case errors.Is(err, phonenumbers.ErrTooShortNSN), errors.Is(err, phonenumbers.ErrTooShortAfterIDD):
-		return fail("is too short to be a phone number")
-	case errors.Is(err, phonenumbers.ErrNumTooLong):
-		return fail("is too long to be a phone number")
-	case err != nil:
-		return fail("is not a phone number")
+	if err != nil {
+		return fail(parseProblem(err))
 	}
 	if !phonenumbers.IsValidNumber(n) {
-		switch phonenumbers.IsPossibleNumberWithReason(n) {
-		case phonenumbers.TOO_SHORT:
-			return fail("is too short to be a phone number")
-		case phonenumbers.TOO_LONG:
-			return fail("is too long to be a phone number")
-		}
-		return fail("is not a valid phone number for " + region)
+		return fail(invalidProblem(n, region))
 	}
 	return Phone{
 		E164:        phonenumbers.Format(n, phonenumbers.E164),
