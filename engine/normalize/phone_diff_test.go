@@ -163,3 +163,126 @@ func errText(err error) string {
 	}
 	return err.Error()
 }
+
+// TestIndonesianDigitsMatchParse holds parseIndonesianDigits to the full
+// libphonenumber parse over the input it is meant for: digits after every
+// prefix it distinguishes ("+62", "0", "62", none) and the ones next to
+// them ("+620", "620", "00", "008", "+6", "6", "+65", "0062"), every
+// leading digit pair, every length up to 16, random digits after that.
+// Each shortcut answer must equal the reference's; and the shortcut must
+// answer for the usual notations, or it does nothing.
+func TestIndonesianDigitsMatchParse(t *testing.T) {
+	r := rand.New(rand.NewPCG(62, 8))
+	prefixes := []string{"", "0", "+62", "62", "+620", "620", "00", "008", "009", "+6", "6", "+65", "0062", "+", "6262", "+6262", "062"}
+	tried, answered := 0, 0
+	for _, prefix := range prefixes {
+		for lead := 10; lead < 100; lead++ {
+			for length := 2; length <= 16; length++ {
+				for range 3 {
+					var b strings.Builder
+					b.WriteString(prefix)
+					b.WriteString(strconv.Itoa(lead))
+					for b.Len() < len(prefix)+length {
+						b.WriteByte(byte('0' + r.IntN(10)))
+					}
+					in := b.String()
+					tried++
+					got, ok := parseIndonesianDigits(in)
+					want, err := referenceParsePhone(in, "ID")
+					if !ok {
+						// Its own shapes, when valid, are the shortcut's to answer.
+						ownShape := prefix == "+62" || prefix == "0" || prefix == "62" || (prefix == "" && lead != 62)
+						if ownShape && err == nil {
+							t.Errorf("parseIndonesianDigits(%q) left a valid number (%s) to the full parse", in, want.E164)
+						}
+						continue
+					}
+					answered++
+					if err != nil || got != want {
+						t.Errorf("parseIndonesianDigits(%q) = %+v; the full parse gives %+v, %v", in, got, want, err)
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d of %d inputs answered by the shortcut", answered, tried)
+	for _, in := range []string{"081234567890", "+6281234567890", "6285712345678", "81234567890", "0215551234", "62215551234"} {
+		if _, ok := parseIndonesianDigits(in); !ok {
+			t.Errorf("parseIndonesianDigits(%q) left a usual notation to the full parse", in)
+		}
+	}
+}
+
+// TestPhoneRegionValidMatchesLibrary holds phoneRegion.valid, which the
+// Indonesian shortcut uses instead of phonenumbers.IsValidNumberForRegion,
+// to the library's answer in every region of the metadata, not only ID, so
+// that each of its rules (the general description, the possible lengths,
+// the shared mobile and fixed-line pattern, every number type) meets
+// metadata where it decides something: each type's example number, the
+// example with a digit dropped, added or changed, and random digits after
+// the example's first ones.
+func TestPhoneRegionValidMatchesLibrary(t *testing.T) {
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 62))
+	checked, valid, mismatches := 0, 0, 0
+	for _, m := range coll.GetMetadata() {
+		region := m.GetId()
+		if region == "001" { // non-geographic entities: not a region
+			continue
+		}
+		pr := newPhoneRegion(m)
+		cc := m.GetCountryCode()
+		var examples []string
+		for _, d := range []*phonenumbers.PhoneNumberDesc{m.GetGeneralDesc(), m.GetFixedLine(), m.GetMobile(),
+			m.GetTollFree(), m.GetPremiumRate(), m.GetSharedCost(), m.GetPersonalNumber(), m.GetVoip(),
+			m.GetPager(), m.GetUan(), m.GetVoicemail()} {
+			if e := d.GetExampleNumber(); e != "" {
+				examples = append(examples, e)
+			}
+		}
+		var inputs []string
+		for _, e := range examples {
+			inputs = append(inputs, e, e[:len(e)-1], e+strconv.Itoa(r.IntN(10)))
+			for range 6 {
+				b := []byte(e)
+				b[r.IntN(len(b))] = byte('0' + r.IntN(10))
+				inputs = append(inputs, string(b))
+				keep := 1 + r.IntN(min(len(e), 4))
+				var s strings.Builder
+				s.WriteString(e[:keep])
+				for s.Len() < len(e)-1+r.IntN(3) {
+					s.WriteByte(byte('0' + r.IntN(10)))
+				}
+				inputs = append(inputs, s.String())
+			}
+		}
+		for _, in := range inputs {
+			if in == "" || in[0] == '0' { // a leading zero is not part of NationalNumber
+				continue
+			}
+			v, err := strconv.ParseUint(in, 10, 64)
+			if err != nil {
+				continue
+			}
+			n := &phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &v}
+			want := phonenumbers.IsValidNumberForRegion(n, region)
+			checked++
+			if want {
+				valid++
+			}
+			if got := pr.valid(in); got != want {
+				mismatches++
+				if mismatches <= 20 {
+					t.Errorf("region %s, %s: phoneRegion.valid = %v, IsValidNumberForRegion = %v", region, in, got, want)
+				}
+			}
+		}
+	}
+	t.Logf("%d numbers in all regions checked, %d of them valid", checked, valid)
+	if valid < checked/10 || valid == checked {
+		t.Errorf("%d of %d numbers valid: the inputs do not test both answers", valid, checked)
+	}
+}
