@@ -165,8 +165,9 @@ func printResults(w io.Writer, results []engine.Result, dryRun, verbose bool) {
 	for _, r := range results {
 		c := r.Counts
 		status := r.Status
-		if dryRun && r.Status != state.RunFailed && r.Status != engine.StatusSkipped {
-			status = "plan"
+		if dryRun {
+			// the status the run would end with, marked as `pipe runs` marks it
+			status += " (dry run)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\tcreated %d\tupdated %d\tdeleted %d\tlinked %d\tskipped %d\tconflicts %d\trejected %d\tfailed %d\t%s\n",
 			r.Pipeline, status, c.Created, c.Updated, c.Deleted, c.Linked, c.Skipped, c.Conflicts, c.Rejected, c.Failed,

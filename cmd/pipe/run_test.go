@@ -55,7 +55,7 @@ func TestRunCommands(t *testing.T) {
 
 	// Dry run: the plan, nothing written.
 	code, out, errOut := run(t, "run", "contacts", "--dry-run", "-v", "--config", dir)
-	if code != ExitOK || !regexp.MustCompile(`contacts\s+plan\s+created 2\s+updated 1\s+deleted 0\s+linked 1`).MatchString(out) {
+	if code != ExitOK || !regexp.MustCompile(`contacts\s+succeeded \(dry run\)\s+created 2\s+updated 1\s+deleted 0\s+linked 1`).MatchString(out) {
 		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, errOut)
 	}
 	if !strings.Contains(out, `fullName: null -> "Budi"`) || !strings.Contains(out, "matched by mail = email") || strings.Contains(out, "3201") {
@@ -139,4 +139,24 @@ func TestRunCommands(t *testing.T) {
 func jsonNumber(n int64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+// TestRunsEmptyAndLimit: an empty history says so (not a bare header), and
+// a --limit below 1 is a usage error rather than an empty table.
+func TestRunsEmptyAndLimit(t *testing.T) {
+	dir := writeRunConfig(t)
+	if code, out, errOut := run(t, "runs", "--config", dir); code != ExitOK || !strings.Contains(out, "no runs yet") {
+		t.Errorf("runs on an empty history: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ := run(t, "runs", "--pipeline", "contacts", "--config", dir); code != ExitOK || !strings.Contains(out, `no runs of pipeline "contacts"`) {
+		t.Errorf("runs --pipeline on an empty history: exit %d\n%s", code, out)
+	}
+	if code, out, _ := run(t, "runs", "--config", dir, "-o", "json"); code != ExitOK || strings.TrimSpace(out) != "[]" {
+		t.Errorf("runs -o json on an empty history: exit %d\n%s", code, out)
+	}
+	for _, n := range []string{"0", "-1"} {
+		if code, _, errOut := run(t, "runs", "--limit", n, "--config", dir); code != ExitUsage || !strings.Contains(errOut, "--limit") {
+			t.Errorf("runs --limit %s: exit %d (%s), want %d", n, code, errOut, ExitUsage)
+		}
+	}
 }
