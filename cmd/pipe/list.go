@@ -19,7 +19,7 @@ func newListCmd(app *App) *cobra.Command {
   pipe list --config ./pipelines`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := app.Config(cmd.Context())
+			cfg, err := loadConfig(cmd.Context(), app)
 			if err != nil {
 				return err
 			}

@@ -80,6 +80,39 @@ func TestValidateInvalid(t *testing.T) {
 	}
 }
 
+// TestInvalidConfigExitStatus: a configuration that does not load is exit
+// 2 from every command that needs it (validate alone answers 1, "invalid"),
+// printed as file:line:col lines without a "--help" hint, since the
+// command line was right.
+func TestInvalidConfigExitStatus(t *testing.T) {
+	dir := filepath.Join("..", "..", "config", "testdata", "bad", "type_error")
+	where := filepath.Join(dir, "p.cue") + ":6:38:"
+	for _, args := range [][]string{
+		{"list"},
+		{"show", "members"},
+		{"test"},
+		{"run", "--all"},
+		{"runs"},
+		{"rejects"},
+		{"conflicts"},
+		{"twenty", "fields", "ensure", "twenty"},
+	} {
+		code, out, errOut := run(t, append(args, "--config", dir)...)
+		if code != ExitUsage {
+			t.Errorf("pipe %s: exit %d, want %d", strings.Join(args, " "), code, ExitUsage)
+		}
+		if !strings.Contains(out+errOut, where) {
+			t.Errorf("pipe %s: the problem's position %s is not printed:\n%s%s", strings.Join(args, " "), where, out, errOut)
+		}
+		if strings.Contains(errOut, "--help") {
+			t.Errorf("pipe %s: a configuration error points at --help:\n%s", strings.Join(args, " "), errOut)
+		}
+	}
+	if code, _, _ := run(t, "validate", "--config", dir); code != ExitFailure {
+		t.Errorf("validate: exit %d, want %d", code, ExitFailure)
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"validate", "--format", "xml"},
@@ -93,6 +126,9 @@ func TestUsageErrors(t *testing.T) {
 		code, _, errOut := run(t, args...)
 		if code != ExitUsage {
 			t.Errorf("pipe %s: exit %d, want 2 (stderr: %s)", strings.Join(args, " "), code, errOut)
+		}
+		if args[0] == "validate" && len(args) > 1 && args[1] == "extra" && !strings.Contains(errOut, "pipe validate takes no arguments") {
+			t.Errorf("pipe validate extra: %q, want it to say that validate takes no arguments", errOut)
 		}
 		if errOut == "" {
 			t.Errorf("pipe %s: no message on stderr", strings.Join(args, " "))
@@ -153,8 +189,9 @@ func TestShow(t *testing.T) {
 	if key, _ := got.Sink.Params["apiKey"].(map[string]any); key["env"] != "TWENTY_API_KEY" {
 		t.Errorf("apiKey shown as %#v, want the reference {env: TWENTY_API_KEY}", got.Sink.Params["apiKey"])
 	}
-	if code, _, errOut := run(t, "show", "nope", "--config", dir); code != ExitFailure || !strings.Contains(errOut, "pipe list") {
-		t.Errorf("show nope: exit %d, stderr %s", code, errOut)
+	// an unknown pipeline is exit 2, as for run and test
+	if code, _, errOut := run(t, "show", "nope", "--config", dir); code != ExitUsage || !strings.Contains(errOut, "pipe list") {
+		t.Errorf("show nope: exit %d, want %d; stderr %s", code, ExitUsage, errOut)
 	}
 }
 

@@ -73,12 +73,23 @@ func newTable(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 }
 
+// loadConfig loads the configuration for a command that needs a valid one:
+// a configuration that does not load is exit status 2, like a wrong command
+// line (validate alone answers "invalid" with 1).
+func loadConfig(ctx context.Context, app *App) (*config.Config, error) {
+	cfg, err := app.Config(ctx)
+	if err != nil {
+		return nil, Exit(ExitUsage, err)
+	}
+	return cfg, nil
+}
+
 // openStore loads the configuration and opens (and migrates) its state
 // store. A configuration error exits with status 2.
 func openStore(ctx context.Context, app *App) (*config.Config, state.Store, error) {
-	cfg, err := app.Config(ctx)
+	cfg, err := loadConfig(ctx, app)
 	if err != nil {
-		return nil, nil, Exit(ExitUsage, err)
+		return nil, nil, err
 	}
 	st, err := storeopen.Open(ctx, cfg.State, cfg.Dir, resolverFor(cfg))
 	if err != nil {

@@ -12,9 +12,9 @@ package main
 //			Use:   "run [PIPELINE...]",
 //			Short: "Run pipelines once",
 //			RunE: func(cmd *cobra.Command, args []string) error {
-//				cfg, err := app.Config(cmd.Context()) // loaded once from --config
+//				cfg, err := loadConfig(cmd.Context(), app) // loaded once from --config
 //				if err != nil {
-//					return err // config.Errors are printed as file:line:col lines, exit 1
+//					return err // config.Errors are printed as file:line:col lines, exit 2
 //				}
 //				app.Logger.Info("running", "pipelines", len(cfg.Pipelines))
 //				fmt.Fprintln(app.Stdout, "done")
@@ -29,10 +29,12 @@ package main
 // tests can capture them). Keep commands thin: parse flags, call a package,
 // print.
 //
-// Exit status: 0 success, 1 failure (invalid config, failed run), 2 usage
-// error (unknown command or flag, wrong arguments). Return Exit(code, err)
-// to choose another status; any other error from RunE exits 1, and errors
-// cobra raises before a command runs exit 2.
+// Exit status: 0 success, 1 failure (a failed or partial run, a failed
+// test, validate's "invalid"), 2 usage error (unknown command or flag, wrong
+// arguments, unknown pipeline) or a configuration that does not load
+// (loadConfig). Return Exit(code, err) to choose another status; any other
+// error from RunE exits 1, and errors cobra raises before a command runs
+// exit 2.
 
 import (
 	"context"
@@ -150,9 +152,10 @@ declared in CUE files read at run time: connections, pipelines, mappings,
 conflict and delete policies. Start with 'pipe demo' (nothing to install),
 or 'pipe validate' and 'pipe list' in a configuration directory.
 
-Exit status: 0 success, 1 failure, 2 wrong command line. An invalid
-configuration exits 1 from validate, list, show and twenty fields ensure,
-and 2 from run, test, runs, rejects and conflicts.`,
+Exit status: 0 success; 1 failure (a run failed or was partial, a test
+failed, validate found problems); 2 wrong command line, unknown pipeline, or
+a configuration that does not load (every command but validate, which
+answers 1 for an invalid configuration).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -191,6 +194,11 @@ func wrapArgs(c *cobra.Command) {
 	if args := c.Args; args != nil {
 		c.Args = func(cmd *cobra.Command, a []string) error {
 			if err := args(cmd, a); err != nil {
+				if !cmd.HasSubCommands() && len(a) > 0 && strings.HasPrefix(err.Error(), "unknown command") {
+					// cobra.NoArgs on a leaf command: "unknown command" would
+					// send the reader looking for a subcommand
+					err = fmt.Errorf("%s takes no arguments (got %q)", cmd.CommandPath(), a[0])
+				}
 				return usageError(err)
 			}
 			return nil
@@ -251,12 +259,15 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		var cfgErrs config.Errors
-		if errors.As(err, &cfgErrs) {
+		isCfg := errors.As(err, &cfgErrs)
+		if isCfg {
 			fmt.Fprintln(stderr, cfgErrs.Error())
 		} else {
 			fmt.Fprintf(stderr, "pipe: %v\n", err)
 		}
-		if code == ExitUsage && cmd != nil {
+		// the command line was fine when the configuration is what is wrong:
+		// its errors already say where and what to do
+		if code == ExitUsage && cmd != nil && !isCfg {
 			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		}
 	}

@@ -33,13 +33,13 @@ values.`,
 			return cfg.PipelineNames(), cobra.ShellCompDirectiveNoFileComp
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := app.Config(cmd.Context())
+			cfg, err := loadConfig(cmd.Context(), app)
 			if err != nil {
 				return err
 			}
 			p, ok := cfg.Pipelines[args[0]]
 			if !ok {
-				return fmt.Errorf("no pipeline %q in %s: run 'pipe list' to see the pipelines", args[0], app.ConfigDir())
+				return usageError(fmt.Errorf("no pipeline %q in %s: run 'pipe list' to see the pipelines", args[0], app.ConfigDir()))
 			}
 			out := struct {
 				Pipeline any `json:"pipeline"`

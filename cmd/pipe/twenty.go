@@ -25,7 +25,7 @@ func newTwentyFieldsEnsureCmd(app *App) *cobra.Command {
 	var object, name, label string
 	cmd := &cobra.Command{
 		Use:   "ensure CONNECTION",
-		Short: "Create a unique custom text field (e.g. kelompokId) if it is missing",
+		Short: "Create the connection's customFields, or one unique text field (kelompokId), where missing",
 		Long: `Create a custom field in the Twenty workspace of CONNECTION through the
 metadata API, unless it already exists. With --object and --name, the field
 is a nullable, unique TEXT field (for Kelompok's id: --name kelompokId).
@@ -41,7 +41,7 @@ changes nothing. The API key needs permission to change the data model.`,
 			if (object == "") != (name == "") {
 				return usageError(errors.New("--object and --name go together (or give neither to ensure the declared customFields)"))
 			}
-			cfg, err := app.Config(cmd.Context())
+			cfg, err := loadConfig(cmd.Context(), app)
 			if err != nil {
 				return err
 			}

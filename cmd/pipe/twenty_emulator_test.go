@@ -89,7 +89,7 @@ func TestTwentyEmulatorCommandErrors(t *testing.T) {
 		{[]string{"twenty", "emulator", "--rate-short", "fast"}, ExitUsage, "TOKENS/WINDOW"},
 		{[]string{"twenty", "emulator", "--rate-long", "100/soon"}, ExitUsage, "not a positive duration"},
 		{[]string{"twenty", "emulator", "--addr", "127.0.0.1:0", "--seed", "no/such/file.json"}, ExitFailure, "no/such/file.json"},
-		{[]string{"twenty", "emulator", "extra"}, ExitUsage, "unknown command"},
+		{[]string{"twenty", "emulator", "extra"}, ExitUsage, "pipe twenty emulator takes no arguments"},
 	} {
 		code, _, errOut := run(t, c.args...)
 		if code != c.code || !strings.Contains(errOut, c.msg) {
