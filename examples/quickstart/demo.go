@@ -3,6 +3,7 @@ package quickstart
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -327,7 +328,7 @@ func printSamples(out io.Writer, results []engine.Result) {
 				fmt.Fprintln(out)
 				for i, f := range d.Diff {
 					if i == 4 {
-						fmt.Fprintf(out, "      ... %d more fields\n", len(d.Diff)-i)
+						fmt.Fprintf(out, "      ... %s\n", moreFields(len(d.Diff)-i))
 						break
 					}
 					fmt.Fprintf(out, "      %s: %s\n", f.Field, showValue(f.New))
@@ -349,13 +350,28 @@ func describeKeys(d engine.Decision) string {
 	}
 }
 
-func showValue(v any) string {
-	s := fmt.Sprint(v)
-	if str, ok := v.(string); ok {
-		s = fmt.Sprintf("%q", str)
+// moreFields says how many fields of a diff were left out.
+func moreFields(n int) string {
+	if n == 1 {
+		return "1 more field"
 	}
-	if len(s) > 70 {
-		s = s[:67] + "..."
+	return fmt.Sprintf("%d more fields", n)
+}
+
+// showValue prints a field value as pipe run -v does: JSON, null for nil
+// (not Go's <nil> or map[...]), cut to 70 characters.
+func showValue(v any) string {
+	s := "null"
+	if v != nil {
+		b, err := json.Marshal(v)
+		if err != nil {
+			s = fmt.Sprint(v)
+		} else {
+			s = string(b)
+		}
+	}
+	if r := []rune(s); len(r) > 70 {
+		s = string(r[:67]) + "..."
 	}
 	return s
 }
