@@ -110,6 +110,10 @@ func TestRunCommands(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "create") || !strings.Contains(out, "reject") || !strings.Contains(out, `email: null -> "budi@kelompok.id"`) || strings.Contains(out, "3201") {
 		t.Fatalf("runs show: exit %d\n%s", code, out)
 	}
+	code, out, _ = run(t, "runs", "show", jsonNumber(runs[2].ID), "--config", dir)
+	if code != ExitOK || !strings.Contains(out, "(dry run)") || !strings.Contains(out, "a dry run's decisions are printed, not audited") {
+		t.Fatalf("runs show of a dry run: exit %d\n%s", code, out)
+	}
 	code, out, _ = run(t, "runs", "--config", dir)
 	if code != ExitOK || !strings.Contains(out, "PIPELINE") || !strings.Contains(out, "(dry run)") {
 		t.Fatalf("runs table: exit %d\n%s", code, out)

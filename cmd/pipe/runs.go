@@ -81,7 +81,8 @@ func newRunsShowCmd(app *App) *cobra.Command {
 		Short: "Show one run and its audit trail (every record decision, with field diffs)",
 		Long: `Prints one run (pipeline, trigger, status, duration, counts, error) and its
 audit trail: every record decision with its reason and field diff. Unchanged
-records are counted, not audited. ID is the first column of 'pipe runs'.`,
+records are counted, not audited, and a dry run's decisions are not kept
+(pipe run --dry-run -v prints them). ID is the first column of 'pipe runs'.`,
 		Example: `  pipe runs show 42
   pipe runs show 42 --output json`,
 		Args: cobra.ExactArgs(1),
@@ -134,7 +135,12 @@ records are counted, not audited. ID is the first column of 'pipe runs'.`,
 				fmt.Fprintf(w, "error: %s\n", run.Error)
 			}
 			if len(audit) == 0 {
-				fmt.Fprintln(w, "\nno record decisions were audited (unchanged records are counted, not audited)")
+				if run.DryRun {
+					// a dry run writes nothing, its decisions included
+					fmt.Fprintf(w, "\na dry run's decisions are printed, not audited: 'pipe run %s --dry-run -v' shows them again\n", run.Pipeline)
+				} else {
+					fmt.Fprintln(w, "\nno record decisions were audited (unchanged records are counted, not audited)")
+				}
 				return nil
 			}
 			fmt.Fprintln(w)
