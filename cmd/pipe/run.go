@@ -51,8 +51,7 @@ its field diff and reason with -v or --output json).
 --output json prints one object per pipeline: pipeline, runId, dryRun,
 status, counts, duration (in nanoseconds), error, and plan: every decision
 (action, sourceKey, sinkKey, direction, reason, diff; left out when there is
-none). Logs go
-to stderr, so stdout stays JSON.
+none). Logs go to stderr, so stdout stays JSON.
 
 Exit status: 0 when every pipeline succeeded; 1 when a pipeline failed, was
 skipped (a dependency did not succeed) or ended partial (some records were
