@@ -60,6 +60,9 @@ func TestValidate(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "valid (2 connections, 2 pipelines)") {
 		t.Fatalf("validate: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
+	if got := count(1, "pipeline") + ", " + count(0, "connection"); got != "1 pipeline, 0 connections" {
+		t.Errorf("count: %q", got)
+	}
 	t.Setenv("PIPE_CONFIG", dir)
 	if code, out, errOut := run(t, "validate"); code != ExitOK {
 		t.Fatalf("validate with PIPE_CONFIG: exit %d\n%s%s", code, out, errOut)

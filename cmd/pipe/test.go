@@ -36,7 +36,7 @@ annotations for failures.`,
 			}
 			cfg, err := app.Config(cmd.Context())
 			if n, ok := printConfigErrors(app, err, format); ok {
-				fmt.Fprintf(app.Stderr, "%s: %d problem(s) in the configuration; no test ran\n", app.ConfigDir(), n)
+				fmt.Fprintf(app.Stderr, "%s: %s in the configuration; no test ran\n", app.ConfigDir(), count(n, "problem"))
 				return Exit(ExitUsage, nil)
 			}
 			if err != nil {
@@ -53,7 +53,7 @@ annotations for failures.`,
 				}
 				printTestResult(app, r, format, verbose)
 			}
-			fmt.Fprintf(app.Stderr, "%d test(s): %d passed, %d failed\n", len(results), len(results)-failed, failed)
+			fmt.Fprintf(app.Stderr, "%s: %d passed, %d failed\n", count(len(results), "test"), len(results)-failed, failed)
 			if failed > 0 {
 				return Exit(ExitFailure, nil)
 			}

@@ -54,7 +54,7 @@ func TestTestCommandPasses(t *testing.T) {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 	want := "ok    members: names and phones\nok    members: bad email is rejected\n"
-	if out != want || !strings.Contains(errOut, "2 test(s): 2 passed, 0 failed") {
+	if out != want || !strings.Contains(errOut, "2 tests: 2 passed, 0 failed") {
 		t.Fatalf("stdout:\n%s\nwant:\n%s\nstderr: %s", out, want, errOut)
 	}
 	code, out, _ = run(t, "test", "--config", dir, "-v", "members")
@@ -82,7 +82,7 @@ func TestTestCommandFails(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", w, out)
 		}
 	}
-	if !strings.Contains(errOut, "3 test(s): 2 passed, 1 failed") {
+	if !strings.Contains(errOut, "3 tests: 2 passed, 1 failed") {
 		t.Errorf("stderr: %s", errOut)
 	}
 	code, out, _ = run(t, "test", "--config", dir, "--format", "github")

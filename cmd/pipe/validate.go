@@ -27,16 +27,25 @@ GitHub Actions annotations, for a one-line CI gate.`,
 			}
 			cfg, err := app.Config(cmd.Context())
 			if n, ok := printConfigErrors(app, err, format); ok {
-				fmt.Fprintf(app.Stderr, "%s: %d problem(s)\n", app.ConfigDir(), n)
+				fmt.Fprintf(app.Stderr, "%s: %s\n", app.ConfigDir(), count(n, "problem"))
 				return Exit(ExitFailure, nil)
 			}
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(app.Stdout, "%s: valid (%d connections, %d pipelines)\n", app.ConfigDir(), len(cfg.Connections), len(cfg.Pipelines))
+			fmt.Fprintf(app.Stdout, "%s: valid (%s, %s)\n", app.ConfigDir(),
+				count(len(cfg.Connections), "connection"), count(len(cfg.Pipelines), "pipeline"))
 			return nil
 		},
 	}
 	formatFlag(cmd, &format, "output format: text (file:line:col: message lines) or github (GitHub Actions annotations)")
 	return cmd
+}
+
+// count says n things: "1 pipeline", "3 pipelines".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
