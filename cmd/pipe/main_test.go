@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // run runs the command line and returns its exit status and outputs.
@@ -225,4 +229,22 @@ func TestLogFormats(t *testing.T) {
 	if strings.Contains(buf.String(), "hidden") || !strings.Contains(buf.String(), "shown") {
 		t.Errorf("text at warn: %q", buf.String())
 	}
+}
+
+// TestHelpExampleFiles: a file an --help example reads (--seed) exists in
+// the repository, so the example runs as written from its root.
+func TestHelpExampleFiles(t *testing.T) {
+	flagFile := regexp.MustCompile(`--seed (\S+)`)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, m := range flagFile.FindAllStringSubmatch(c.Example, -1) {
+			if _, err := os.Stat(filepath.Join("..", "..", m[1])); err != nil {
+				t.Errorf("%s --help: the example's %s does not exist in the repository", c.CommandPath(), m[1])
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRoot(&App{Stdout: io.Discard, Stderr: io.Discard}))
 }

@@ -73,7 +73,8 @@ pipelines without a Twenty workspace. Data lives in memory and is lost on exit.
 Authentication compares bearer tokens with --api-key (repeatable); with no
 --api-key, any bearer token is accepted. Real Twenty API keys are HS256 JWTs;
 the emulator does not verify them.`,
-		Example: `  pipe twenty emulator --addr 127.0.0.1:3000 --seed testdata/twenty.json --api-key dev-key
+		Example: `  pipe twenty emulator --addr 127.0.0.1:3000 --api-key dev-key \
+      --seed connectors/twenty/emulator/testdata/seed.json
   curl -H 'Authorization: Bearer dev-key' 'http://127.0.0.1:3000/rest/people?limit=5'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -103,7 +104,7 @@ the emulator does not verify them.`,
 				return err
 			}
 			defer srv.Close()
-			auth := fmt.Sprintf("%d API key(s) accepted", len(keys))
+			auth := count(len(keys), "API key") + " accepted"
 			if len(keys) == 0 {
 				auth = "any bearer token accepted"
 			}
