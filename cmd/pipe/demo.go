@@ -6,6 +6,9 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -33,16 +36,28 @@ kept, and 'pipe runs', 'pipe runs show ID' and 'pipe rejects' with
   pipe demo --dir ./pipe-demo && pipe runs --config ./pipe-demo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			exe, _ := os.Executable()
 			_, err := quickstart.RunDemo(cmd.Context(), quickstart.DemoOptions{
-				Dir:    dir,
-				Out:    app.Stdout,
-				Logger: slog.New(warnOnly{app.Logger.Handler()}),
+				Dir:     dir,
+				Out:     app.Stdout,
+				Logger:  slog.New(warnOnly{app.Logger.Handler()}),
+				Command: invocation(exe),
 			})
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "keep the demo in this new or empty directory instead of a temporary one")
 	return cmd
+}
+
+// invocation is how to run pipe again, for the demo's hints: "go run
+// ./cmd/pipe" when this binary is one go run built (no pipe may be on the
+// PATH), else "pipe".
+func invocation(exe string) string {
+	if strings.Contains(filepath.ToSlash(exe), "/go-build") {
+		return "go run ./cmd/pipe"
+	}
+	return "pipe"
 }
 
 // warnOnly passes on warnings and errors only: the demo prints its own

@@ -248,3 +248,17 @@ func TestHelpExampleFiles(t *testing.T) {
 	}
 	walk(newRoot(&App{Stdout: io.Discard, Stderr: io.Discard}))
 }
+
+// TestDemoInvocation: after `go run ./cmd/pipe demo`, the demo's hints say
+// `go run ./cmd/pipe runs ...`, since no pipe binary need be on the PATH.
+func TestDemoInvocation(t *testing.T) {
+	for exe, want := range map[string]string{
+		"/tmp/go-build2077035145/b001/exe/pipe": "go run ./cmd/pipe",
+		"/usr/local/bin/pipe":                   "pipe",
+		"":                                      "pipe",
+	} {
+		if got := invocation(exe); got != want {
+			t.Errorf("invocation(%q) = %q, want %q", exe, got, want)
+		}
+	}
+}

@@ -43,6 +43,10 @@ type DemoOptions struct {
 	// Logger receives the engine's and connectors' logs. Defaults to
 	// discarding them.
 	Logger *slog.Logger
+	// Command is how the report tells the reader to run pipe: "pipe"
+	// (the default), or "go run ./cmd/pipe" when the demo itself ran that
+	// way and no pipe binary may be on the PATH.
+	Command string
 }
 
 // DemoReport is what RunDemo did, for tests and callers that want more
@@ -203,7 +207,7 @@ func RunDemo(ctx context.Context, opts DemoOptions) (*DemoReport, error) {
 	}
 	fmt.Fprintf(out, "0 writes: the ledger of links knows every record is in sync.\n")
 
-	printNext(out, rep, time.Since(start))
+	printNext(out, rep, time.Since(start), opts.Command)
 	return rep, nil
 }
 
@@ -415,18 +419,24 @@ func failedRuns(sets ...[]engine.Result) string {
 	return strings.Join(msgs, "; ")
 }
 
-func printNext(out io.Writer, rep *DemoReport, took time.Duration) {
+func printNext(out io.Writer, rep *DemoReport, took time.Duration, pipe string) {
+	if pipe == "" {
+		pipe = "pipe"
+	}
 	fmt.Fprintf(out, "\nDone in %s.\n\nWhere to look next:\n", took.Round(10*time.Millisecond))
 	cfgFlag := "--config " + rep.Dir
 	if !rep.Kept {
 		cfgFlag = "--config ./pipe-demo"
-		fmt.Fprintf(out, "  The demo ran in a temporary directory, now removed. Keep one with\n      pipe demo --dir ./pipe-demo\n  and then, with the same --config:\n")
+		fmt.Fprintf(out, "  The demo ran in a temporary directory, now removed. Keep one with\n      %s demo --dir ./pipe-demo\n  and then, with the same --config:\n", pipe)
 	}
-	fmt.Fprintf(out, "  pipe runs %s              every run, with its counts\n", cfgFlag)
-	fmt.Fprintf(out, "  pipe runs show ID %s      the audit of one run: each record's decision, field diff and reason\n", cfgFlag)
-	fmt.Fprintf(out, "  pipe rejects %s           records refused, with their reasons\n", cfgFlag)
-	fmt.Fprintf(out, "\nFor real: copy pipelines/, then in a connections file point\n")
-	fmt.Fprintf(out, "  kelompok at PostgreSQL: {kind: \"postgres\", url: {env: \"KELOMPOK_DATABASE_URL\"}}\n")
-	fmt.Fprintf(out, "  twenty at your workspace: {kind: \"twenty\", url: \"https://api.twenty.com\", apiKey: {env: \"TWENTY_API_KEY\"}}\n")
-	fmt.Fprintf(out, "and run: pipe validate, pipe run members --dry-run, pipe run --all (see examples/quickstart/README.md).\n")
+	fmt.Fprintf(out, "  %s runs %s              every run, with its counts\n", pipe, cfgFlag)
+	fmt.Fprintf(out, "  %s runs show ID %s      the audit of one run: each record's decision, field diff and reason\n", pipe, cfgFlag)
+	fmt.Fprintf(out, "  %s rejects %s           records refused, with their reasons\n", pipe, cfgFlag)
+	fmt.Fprintf(out, "\nFor real (examples/quickstart/README.md): the shipped pipelines/connections.cue reads\n")
+	fmt.Fprintf(out, "Kelompok's PostgreSQL from $KELOMPOK_DATABASE_URL and Twenty's API key from $TWENTY_API_KEY;\n")
+	fmt.Fprintf(out, "put Twenty's URL in pipelines/local.cue (connections: twenty: url: \"https://crm.example.org\"),\n")
+	fmt.Fprintf(out, "then:\n")
+	for _, args := range []string{"validate", "twenty fields ensure twenty", "run members --dry-run -v", "run --all"} {
+		fmt.Fprintf(out, "  %s %s\n", pipe, args)
+	}
 }
