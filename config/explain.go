@@ -100,6 +100,9 @@ func (l *loader) explain(path []string, msgs []string) []string {
 	}
 	bounded := false
 	for _, m := range out {
+		if strings.HasPrefix(m, "unknown field") || strings.HasPrefix(m, "unknown secret source") {
+			continue // what bounded would drop; its own hint says "must be"
+		}
 		if strings.Contains(m, "must be") || strings.Contains(m, "environment variable") || strings.Contains(m, "stream reference") {
 			bounded = true
 		}
