@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -286,7 +287,7 @@ func (e *Engine) selectPipelines(params RunParams) ([]string, error) {
 					known = append(known, k)
 				}
 				sort.Strings(known)
-				return nil, &ConfigError{Msg: fmt.Sprintf("unknown pipeline %q (configured: %v)", n, known)}
+				return nil, &ConfigError{Msg: fmt.Sprintf("unknown pipeline %q: the configured ones are %s", n, strings.Join(known, ", "))}
 			}
 			if !seen[n] {
 				seen[n] = true

@@ -132,7 +132,7 @@ func TestRunCommands(t *testing.T) {
 	if code, _, _ = run(t, "conflicts", "resolve", "1", "--take", "both", "--config", dir); code != ExitUsage {
 		t.Fatalf("resolve --take both: exit %d, want 2", code)
 	}
-	if code, _, errOut = run(t, "run", "nosuch", "--config", dir); code != ExitUsage || !strings.Contains(errOut, `unknown pipeline "nosuch"`) {
+	if code, _, errOut = run(t, "run", "nosuch", "--config", dir); code != ExitUsage || !strings.Contains(errOut, `unknown pipeline "nosuch": the configured ones are contacts`) {
 		t.Fatalf("unknown pipeline: exit %d %s", code, errOut)
 	}
 	if code, _, _ = run(t, "run", "--config", dir); code != ExitUsage {
