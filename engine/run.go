@@ -109,6 +109,11 @@ type runner struct {
 	held       map[string]bool // source keys of pairs held as conflicts in this run
 	seen       map[string]bool // source keys read from the source (both-way runs)
 	retrying   bool            // processing rejects and resolved conflicts
+	// retried holds the version (UpdatedAt) of each record the retry of
+	// rejects and conflicts decided in this run, by side+"\x00"+key: the
+	// read of changes that follows skips the same version instead of
+	// deciding, counting and auditing it again.
+	retried map[string]time.Time
 
 	// Keys processed by the latest batches, to tell which prefetched links
 	// are stale (see prefetch).
@@ -315,6 +320,7 @@ func (r *runner) run(ctx context.Context) error {
 		return fmt.Errorf("listing the rejects of %q: %w", r.p.Name, err)
 	}
 	r.rejects = map[string]state.Reject{}
+	r.retried = map[string]time.Time{}
 	for _, rj := range open {
 		r.rejects[rj.Side+"\x00"+rj.Key] = rj
 	}
@@ -395,6 +401,13 @@ func (r *runner) readChanges(ctx context.Context, side string) error {
 			r.readLeft -= len(items)
 		}
 		after = items[len(items)-1].pos
+		items = r.dropRetried(items, side)
+		if len(items) == 0 {
+			if !page.More {
+				break
+			}
+			continue
+		}
 		s.Go(func() stream.Callback {
 			if side == r.from {
 				r.mapAll(items) // the read records are the ones mapped
@@ -469,11 +482,35 @@ func (r *runner) retry(ctx context.Context, open []state.Reject) error {
 				if _, err := r.process(ctx, group, side, true, nil); err != nil {
 					return err
 				}
+				for _, it := range group {
+					if rec := it.recs[sideIdx(side)]; rec != nil {
+						r.retried[side+"\x00"+it.key] = rec.UpdatedAt
+					}
+				}
 			}
 		}
 		items = items[n:]
 	}
 	return nil
+}
+
+// dropRetried removes from a page's items the records the retry already
+// decided in this run, in the same version. The cursor may pass them: they
+// are fully processed. (Dropped at the very end of a stream, they leave the
+// cursor before them, and the next run reads them again.)
+func (r *runner) dropRetried(items []*item, side string) []*item {
+	if len(r.retried) == 0 {
+		return items
+	}
+	kept := items[:0]
+	for _, it := range items {
+		at, ok := r.retried[side+"\x00"+it.key]
+		if rec := it.recs[sideIdx(side)]; ok && rec != nil && rec.UpdatedAt.Equal(at) {
+			continue
+		}
+		kept = append(kept, it)
+	}
+	return kept
 }
 
 // fetchOrigins loads the origin records of retried items.
