@@ -168,7 +168,9 @@ type OpenParams struct {
 	Config map[string]any
 	// Secrets resolves #Secret references in Config.
 	Secrets secrets.Resolver
-	// Logger is the connection's logger; never log secret values.
+	// Logger is the connection's logger, already carrying its name as the
+	// "connection" attribute (connectors do not add it again); never log
+	// secret values. Nil means no logging.
 	Logger *slog.Logger
 	// Dir is the configuration directory; relative paths in Config (an
 	// SQLite file, an NDJSON directory, a plugin command) are taken from

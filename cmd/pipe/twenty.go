@@ -53,7 +53,7 @@ changes nothing. The API key needs permission to change the data model.`,
 				return usageError(fmt.Errorf("connection %q is of kind %q, not twenty", cc.Name, cc.Kind))
 			}
 			conn, err := twenty.OpenConn(connectors.OpenParams{
-				Name: cc.Name, Config: cc.Params, Secrets: resolverFor(cfg), Logger: app.Logger,
+				Name: cc.Name, Config: cc.Params, Secrets: resolverFor(cfg), Logger: app.Logger.With("connection", cc.Name),
 			})
 			if err != nil {
 				return fmt.Errorf("connection %q: %w", cc.Name, err)

@@ -118,7 +118,7 @@ func Open(ctx context.Context, p connectors.OpenParams) (connectors.Connection, 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Conn{argv: argv, env: env, dir: p.Dir, cfgs: cfgs, config: config, log: log.With("connection", p.Name, "plugin", argv[0])}, nil
+	return &Conn{argv: argv, env: env, dir: p.Dir, cfgs: cfgs, config: config, log: log.With("plugin", argv[0])}, nil
 }
 
 func envValue(ctx context.Context, p connectors.OpenParams, name string, v any) (string, error) {

@@ -445,7 +445,7 @@ func OpenConn(op connectors.OpenParams) (*Conn, error) {
 		params:   p,
 		base:     p.URL,
 		resolver: op.Secrets,
-		log:      log.With("connection", op.Name),
+		log:      log,
 		client:   &http.Client{Timeout: p.Timeout},
 		limiter:  rate.NewLimiter(rate.Limit(float64(p.RateRequests)/p.RatePer.Seconds()), limiterBurst(p.RateRequests)),
 	}
