@@ -263,6 +263,12 @@ func (c *Conn) call(ctx context.Context, method, path string, query url.Values, 
 		if pol.MaxElapsed > 0 && time.Since(start)+wait > pol.MaxElapsed {
 			return nil, &retryError{attempts: attempt, last: last}
 		}
+		if failures == 1 && last != nil && status != http.StatusTooManyRequests {
+			// Say so at once: the retries of an unreachable server take
+			// up to a minute or more before the call gives up.
+			c.log.Warn("Twenty call failed; retrying", "method", method, "path", path, "err", last,
+				"attempts", pol.MaxAttempts, "maxElapsed", pol.MaxElapsed)
+		}
 		c.log.Debug("retrying Twenty call", "method", method, "path", path, "attempt", attempt, "wait", wait, "err", last)
 		t := time.NewTimer(wait)
 		select {

@@ -1,9 +1,12 @@
 package twenty
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -735,5 +738,36 @@ func TestAuthRotationBypassesSecretCache(t *testing.T) {
 		if _, err := s.Get(context.Background(), []string{uuidN(1)}); err != nil {
 			t.Errorf("%T: the cached old key was used again: %v", resolver, err)
 		}
+	}
+}
+
+// TestUnreachableServerIsReportedAtOnce: with nothing listening, a call
+// retries (a restarting server comes back) and then gives up naming the
+// cause; the first failure is logged as a warning right away, once per
+// call, so a user is not left waiting in silence.
+func TestUnreachableServerIsReportedAtOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	_ = ln.Close() // connection refused from now on
+	var logs bytes.Buffer
+	c, err := OpenConn(connectors.OpenParams{Name: "crm", Secrets: &rotatingResolver{value: "key-1"},
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Config: map[string]any{
+			"url": base, "apiKey": map[string]any{"env": "TWENTY_API_KEY"},
+			"retry": map[string]any{"maxAttempts": 3, "initialBackoff": "1ms", "maxBackoff": "5ms", "maxElapsed": "10s"},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.call(context.Background(), http.MethodGet, "/rest/people", nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "gave up after 3 attempts") || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("error = %v, want it to give up after 3 attempts and name the refused connection", err)
+	}
+	if n := strings.Count(logs.String(), "Twenty call failed; retrying"); n != 1 || !strings.Contains(logs.String(), "level=WARN") {
+		t.Errorf("want one warning for the call, got %d:\n%s", n, logs.String())
 	}
 }
