@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -123,14 +124,27 @@ func (l *loader) decodeConnection(name string, v cue.Value) *Connection {
 		}
 		var decl struct {
 			Streams map[string]struct {
-				Columns map[string]string `json:"columns"`
+				Columns   map[string]string `json:"columns"`
+				Key       string            `json:"key"`
+				UpdatedAt string            `json:"updatedAt"`
+				DeletedAt string            `json:"deletedAt"`
 			} `json:"streams"`
 		}
 		if !l.decodeInto(v, &decl, path...) {
 			return nil
 		}
 		for sname, s := range decl.Streams {
-			fields := make(map[string]any, len(s.Columns))
+			fields := make(map[string]any, len(s.Columns)+3)
+			if c.Kind == "file" {
+				// A file record holds its key and timestamps as fields
+				// (connectors/file), so mappings, filters and match rules
+				// may name them without declaring them as columns.
+				fields[cmp.Or(s.Key, "id")] = schemas.TypeString
+				fields[cmp.Or(s.UpdatedAt, "updated_at")] = schemas.TypeTime
+				if s.DeletedAt != "" {
+					fields[s.DeletedAt] = schemas.TypeTime
+				}
+			}
 			for col, t := range s.Columns {
 				fields[col] = columnTypes[t]
 			}

@@ -146,3 +146,45 @@ func TestConfigLookups(t *testing.T) {
 		t.Error("unknown connection found")
 	}
 }
+
+// TestFileStreamKeyAndTimesAreFields: a file record carries its key and
+// timestamps as fields (connectors/file), so match rules, mappings and
+// filters may name them without declaring them as columns; a field that is
+// neither is still refused.
+func TestFileStreamKeyAndTimesAreFields(t *testing.T) {
+	files := func(match string) map[string]string {
+		return map[string]string{"p.cue": `package pipe
+connections: {
+	review: {kind: "file", dir: ".", streams: {
+		people: {columns: {mail: "text"}}
+		orgs: {key: "org_id", updatedAt: "changed", deletedAt: "gone", columns: {name: "text"}}
+	}}
+	crm: {kind: "file", dir: ".", streams: contacts: {columns: {email: "text", ref: "text"}}}
+}
+pipelines: people: {
+	source: "review.people"
+	sink:   "crm.contacts"
+	match: [{source: "` + match + `", sink: "ref"}]
+	push: {email: "mail", ref: "id"}
+	filter: source: "updated_at != nil"
+}
+pipelines: orgs: {
+	source: "review.orgs"
+	sink:   "crm.contacts"
+	match: [{source: "org_id", sink: "ref"}]
+	push: {ref: "org_id"}
+	filter: source: "gone == nil && changed != nil"
+}
+`}
+	}
+	cfg, err := config.Load(context.Background(), writeDir(t, files("id")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := cfg.Connections["review"].Streams["orgs"].Fields; f["org_id"] == nil || f["changed"] == nil || f["gone"] == nil || f["id"] != nil {
+		t.Errorf("orgs fields = %v", f)
+	}
+	if _, err := config.Load(context.Background(), writeDir(t, files("nosuch"))); err == nil {
+		t.Error("a match on an undeclared field loaded")
+	}
+}
