@@ -34,6 +34,9 @@ func TestValueRedacts(t *testing.T) {
 	}
 	outputs = append(outputs, fmt.Sprint(v, c), fmt.Sprintln([]secrets.Value{v}), fmt.Sprintf("%v", map[string]any{"k": v}))
 	outputs = append(outputs, fmt.Errorf("connect with %v: %w", v, errors.New("refused")).Error())
+	// fmt prefers Format, so String and GoString are only reached by callers
+	// that use them directly (error types, pretty-printers).
+	outputs = append(outputs, v.String(), v.GoString())
 
 	for _, h := range []struct {
 		name string
