@@ -189,7 +189,8 @@ type Conflict struct {
 	// Side wins under source_of_truth: "source" or "sink".
 	Side string `json:"side,omitempty"`
 	// Fallback is the policy for fields changed on both sides under merge:
-	// "source", "sink", "newest" or "manual".
+	// "source", "sink", "newest" or "manual" ("" is "manual", as in the
+	// schema).
 	Fallback string `json:"fallback,omitempty"`
 	// Owner maps a field path (of the compared side, see docs) to the side
 	// that always wins it: "source" or "sink".

@@ -326,11 +326,11 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 					switch r.p.Conflict.Fallback {
 					case "newest":
 						side = winnerNewest(S, K)
-					case config.ConflictManual:
 					case config.SideSink:
 						side = config.SideSink
-					default:
+					case config.SideSource:
 						side = config.SideSource
+					default: // "manual", and "" (the schema's default is manual)
 					}
 				}
 				if side == "" {

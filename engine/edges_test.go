@@ -6,6 +6,7 @@ package engine_test
 // run.go: the tests around them passed with the condition broken).
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -129,29 +130,32 @@ func TestConflictPolicyEdges(t *testing.T) {
 	}
 	// merge with fallback manual holds a field changed on both sides; the
 	// resolution decides that field and the one-sided changes still merge.
-	t.Run("merge fallback manual", func(t *testing.T) {
-		eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
-			e := conflictEnv(t, open, config.Conflict{Policy: config.ConflictMerge, Fallback: config.ConflictManual}, true, true)
-			ws, wk := e.src.Writes(), e.snk.Writes()
-			res := e.run(engine.RunParams{})[0]
-			if res.Counts.Conflicts != 1 || e.src.Writes() != ws || e.snk.Writes() != wk {
-				t.Fatalf("merge/manual run: %+v, writes %d/%d", res.Counts, e.src.Writes()-ws, e.snk.Writes()-wk)
-			}
-			cs, _ := e.store.Conflicts(context.Background(), "members", false)
-			if len(cs) != 1 || strings.Join(cs[0].Fields, ",") != "name.firstName" {
-				t.Fatalf("conflicts = %+v", cs)
-			}
-			if err := e.store.ConflictResolve(context.Background(), cs[0].ID, state.TakeSink); err != nil {
-				t.Fatal(err)
-			}
-			res = e.runOK(engine.RunParams{KeepPlan: true})
-			s, k := e.src.S("members").All()["m1"], e.person("m1")
-			if s.Fields["first"] != "Rina-K" || first(k) != "Rina-K" || s.Fields["last"] != "Source" ||
-				k.Fields["name"].(map[string]any)["lastName"] != "Source" || s.Fields["title"] != "Sekretaris" {
-				t.Fatalf("after taking the sink: source %+v sink %+v; plan %+v", s.Fields, k.Fields, res.Plan)
-			}
+	// An empty fallback (a config built in Go) is manual, as in the schema.
+	for _, fallback := range []string{config.ConflictManual, ""} {
+		t.Run("merge fallback "+cmp.Or(fallback, "unset"), func(t *testing.T) {
+			eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+				e := conflictEnv(t, open, config.Conflict{Policy: config.ConflictMerge, Fallback: fallback}, true, true)
+				ws, wk := e.src.Writes(), e.snk.Writes()
+				res := e.run(engine.RunParams{})[0]
+				if res.Counts.Conflicts != 1 || e.src.Writes() != ws || e.snk.Writes() != wk {
+					t.Fatalf("merge/manual run: %+v, writes %d/%d", res.Counts, e.src.Writes()-ws, e.snk.Writes()-wk)
+				}
+				cs, _ := e.store.Conflicts(context.Background(), "members", false)
+				if len(cs) != 1 || strings.Join(cs[0].Fields, ",") != "name.firstName" {
+					t.Fatalf("conflicts = %+v", cs)
+				}
+				if err := e.store.ConflictResolve(context.Background(), cs[0].ID, state.TakeSink); err != nil {
+					t.Fatal(err)
+				}
+				res = e.runOK(engine.RunParams{KeepPlan: true})
+				s, k := e.src.S("members").All()["m1"], e.person("m1")
+				if s.Fields["first"] != "Rina-K" || first(k) != "Rina-K" || s.Fields["last"] != "Source" ||
+					k.Fields["name"].(map[string]any)["lastName"] != "Source" || s.Fields["title"] != "Sekretaris" {
+					t.Fatalf("after taking the sink: source %+v sink %+v; plan %+v", s.Fields, k.Fields, res.Plan)
+				}
+			})
 		})
-	})
+	}
 	// A resolution is a person's decision: it wins over the policy in force
 	// when it is applied (here the policy changed after the conflict was held).
 	t.Run("resolution overrides source_of_truth", func(t *testing.T) {
