@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kelompok/pipe/connectors"
@@ -137,8 +138,8 @@ func (postgres) anyOf(expr string, vals []any, args []any) (string, []any) {
 	switch vals[0].(type) {
 	case int64:
 		arr = typedSlice[int64](vals)
-	case [16]byte:
-		arr = typedSlice[[16]byte](vals)
+	case pgtype.UUID:
+		arr = typedSlice[pgtype.UUID](vals)
 	default:
 		arr = typedSlice[string](vals)
 	}
@@ -197,10 +198,13 @@ func pgType(t string) string {
 
 func (postgres) encode(c column, v any) (any, error) { return encodeValue(c, v) }
 
+// lookupValue returns a uuid as a pgtype.UUID, which pgx encodes whether
+// or not it knows the parameter's type: with default_query_exec_mode=exec
+// (PgBouncer) it does not, and a bare [16]byte cannot be sent then.
 func (postgres) lookupValue(c column, s string) (any, bool) {
 	v, ok := parseLookup(c, s)
 	if u, isUUID := v.(uuid.UUID); isUUID {
-		return [16]byte(u), true
+		return pgtype.UUID{Bytes: u, Valid: true}, true
 	}
 	return v, ok
 }
@@ -219,7 +223,11 @@ func (postgres) sortParam(t time.Time) any             { return t }
 func (postgres) recordError(err error) bool {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
-		return false
+		// pgx refuses a value it cannot encode for the column's type (an
+		// int too big for a smallint) before sending anything; that is
+		// the record's fault too. pgx has no error type for it, only this
+		// wording (pinned by TestPostgresDataExceptionIsARecordError).
+		return strings.Contains(err.Error(), "failed to encode args[")
 	}
 	// 22: data exception, 23: integrity constraint violation.
 	return strings.HasPrefix(pe.Code, "22") || strings.HasPrefix(pe.Code, "23")
