@@ -48,6 +48,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("LinkScan", s.linkScan)
 	t.Run("Cursors", s.cursors)
 	t.Run("Intents", s.intents)
+	t.Run("IntentsBySide", s.intentsBySide)
 	t.Run("CommitAtomic", s.commitAtomic)
 	t.Run("Rejects", s.rejects)
 	t.Run("Conflicts", s.conflicts)
