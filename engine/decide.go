@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -397,29 +398,17 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 		}
 	}
 
-	// Writes to the to side: the fields whose merged value differs.
-	var toDiff []state.FieldChange
-	toFields := map[string]any{}
-	for _, p := range r.paths {
-		if fromWins[p] && !equal(merged[p], toVals[p]) {
-			raw, _ := mapping.Get(it.fromRaw, p)
-			mapping.Set(toFields, p, raw)
-			toDiff = append(toDiff, state.FieldChange{Field: p, Old: toVals[p], New: merged[p]})
-		}
-	}
-	restoring := it.restore-1 == ti
-	if len(toDiff) > 0 || restoring {
-		op := connectors.OpUpdate
-		if restoring {
-			op = connectors.OpRestore
-		}
-		it.writes[ti] = &connectors.Change{Op: op, ID: T.ID, Fields: toFields}
-	}
-
 	// Writes back to the from side (both-way pipelines), when a value from
 	// the to side won over what the from side holds.
 	newFromHash := hf
 	var fromDiff []state.FieldChange
+	// The from side's mapped record and compared values once its write (if
+	// any) is applied.
+	fromAfterRaw, fromAfter := it.fromRaw, fromVals
+	// The to side's record as pulled, and the pull's output (nil when
+	// nothing was pulled).
+	var pulledRec connectors.Record
+	var pulled map[string]any
 	if r.p.Direction == config.Both && w.back != nil {
 		needed := false
 		for p, v := range fromVals {
@@ -437,6 +426,7 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 				}
 			}
 			backRaw, err := w.back.Map(t2)
+			pulledRec, pulled = t2, backRaw
 			if err != nil {
 				it.reject = fmt.Sprintf("pull mapping: %v", err)
 			}
@@ -447,12 +437,35 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 				return
 			}
 			r.stripSensitive(backRaw)
+			// The from side's own record seen the same way: its compared
+			// values in the to side's record, pulled. A column whose pull
+			// of the merged record equals its pull of the from side's own
+			// is left alone even when it differs from the stored column: a
+			// pull that normalizes ("H. Indah Lubis, S.E." reaches the sink
+			// as "Indah Lubis", which pulls back as "Indah Lubis") must not
+			// rewrite columns that nothing changed.
+			var backOwn map[string]any
+			t1 := connectors.Record{ID: T.ID, UpdatedAt: T.UpdatedAt, Fields: cloneFields(T.Fields)}
+			for _, p := range r.paths {
+				if raw, ok := mapping.Get(it.fromRaw, p); ok {
+					mapping.Set(t1.Fields, p, raw)
+				}
+			}
+			if b1, err := w.back.Map(t1); err == nil && r.resolveIn(nil, b1, r.to) {
+				r.stripSensitive(b1)
+				backOwn = b1
+			}
 			fromCur := r.flatten(F.Fields, r.backPath, false)
 			fromFields := map[string]any{}
 			for _, p := range r.backPath {
 				v, ok := mapping.Get(backRaw, p)
 				if !ok {
 					continue
+				}
+				if backOwn != nil {
+					if ov, ok := mapping.Get(backOwn, p); ok && equal(v, ov) {
+						continue
+					}
 				}
 				if cv := v; !equal(cv, fromCur[p]) {
 					mapping.Set(fromFields, p, v)
@@ -469,13 +482,81 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 				if fr, err := w.fwd.Map(f2); err == nil {
 					r.resolveIn(nil, fr, r.from)
 					r.stripSensitive(fr)
-					newFromHash = mapping.Hash(r.flatten(fr, r.paths, true))
+					fromAfterRaw, fromAfter = fr, r.flatten(fr, r.paths, true)
+					newFromHash = mapping.Hash(fromAfter)
 				}
 			}
 		}
 	}
 
+	// A field the from side would still hold differently after its write
+	// is one no pull carries back (a push-only field, or a pipeline without
+	// a pull). When the to side changed it, the policy decides between the
+	// two values: when the from side wins, its value is written to the to
+	// side; when the to side wins, its value stays there. Either way the
+	// link's base keeps the from side's value for it, so that later runs
+	// see neither a change to absorb nor one to undo (until one side
+	// changes it again). Fields filled on a new pair and owned fields keep
+	// their rules.
+	var unpulled, kept []string
+	for _, p := range r.paths {
+		fv, ok := fromAfter[p]
+		if !ok || fromWins[p] || owner[p] != "" || fill[p] || equal(fv, merged[p]) {
+			continue
+		}
+		if r.pullCarries(w, pulledRec, pulled, p, it.fromRaw) {
+			// The pull does carry it: the from side holds what the to
+			// side's value pulls to, and its push maps that differently
+			// (a push that normalizes). That is not a difference to fix.
+			continue
+		}
+		if !ct[p] && !cf[p] {
+			// A difference kept earlier (the base holds the from side's
+			// value): nothing new to decide.
+			kept = append(kept, p)
+			continue
+		}
+		if r.unpulledWinner(F, T, it.take) == r.from {
+			merged[p], fromWins[p] = fv, true
+			unpulled = append(unpulled, p)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+
+	// Writes to the to side: the fields whose merged value differs.
+	var toDiff []state.FieldChange
+	toFields := map[string]any{}
+	for _, p := range r.paths {
+		if fromWins[p] && !equal(merged[p], toVals[p]) {
+			src := it.fromRaw
+			if slices.Contains(unpulled, p) {
+				src = fromAfterRaw
+			}
+			raw, _ := mapping.Get(src, p)
+			mapping.Set(toFields, p, raw)
+			toDiff = append(toDiff, state.FieldChange{Field: p, Old: toVals[p], New: merged[p]})
+		}
+	}
+	restoring := it.restore-1 == ti
+	if len(toDiff) > 0 || restoring {
+		op := connectors.OpUpdate
+		if restoring {
+			op = connectors.OpRestore
+		}
+		it.writes[ti] = &connectors.Change{Op: op, ID: T.ID, Fields: toFields}
+	}
+
 	newBase := merged
+	if len(kept) > 0 {
+		newBase = make(map[string]any, len(merged))
+		for k, v := range merged {
+			newBase[k] = v
+		}
+		for _, p := range kept {
+			newBase[p] = fromAfter[p]
+		}
+	}
 	nl := &state.Link{Pipeline: r.p.Name, SourceKey: l.SourceKey, SinkKey: l.SinkKey, Base: newBase}
 	newToHash := ht
 	if len(toDiff) > 0 {
@@ -491,6 +572,9 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 		reason = fmt.Sprintf("conflict on %s resolved by hand: the %s wins", strings.Join(conflicts, ", "), it.take)
 	case len(conflicts) > 0:
 		reason = fmt.Sprintf("both sides changed %s; %s policy decided", strings.Join(conflicts, ", "), r.p.Conflict.Policy)
+	case len(unpulled) > 0 && len(cf) == 0:
+		reason = fmt.Sprintf("changed on the %s, which no pull mapping carries back to the %s (%s); the %s's value wins (%s policy) and is written again",
+			r.to, r.from, strings.Join(unpulled, ", "), r.from, r.p.Conflict.Policy)
 	case restoring:
 		reason = fmt.Sprintf("restored: the %s changed after the %s was deleted", r.from, r.to)
 	case it.newLink:
@@ -522,6 +606,65 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 	default:
 		r.note(it, state.ActionSkip, "", "no field to write", nil)
 	}
+}
+
+// pullCarries reports whether the pull mapping's output depends on the to
+// side's field p: pulling rec (the to side's record as pulled, pulled its
+// output) again with p set to the from side's value changes a column.
+// Without a pull (a one-way pipeline, or nothing pulled) nothing is carried.
+func (r *runner) pullCarries(w *worker, rec connectors.Record, pulled map[string]any, p string, fromRaw map[string]any) bool {
+	if pulled == nil || w.back == nil || r.p.Direction != config.Both {
+		return false
+	}
+	alt := connectors.Record{ID: rec.ID, UpdatedAt: rec.UpdatedAt, Fields: cloneFields(rec.Fields)}
+	v, _ := mapping.Get(fromRaw, p)
+	mapping.Set(alt.Fields, p, v)
+	out, err := w.back.Map(alt)
+	if err != nil {
+		return true // the value matters to the pull (it refuses one of them)
+	}
+	for _, c := range r.backPath {
+		a, _ := mapping.Get(pulled, c)
+		b, _ := mapping.Get(out, c)
+		if !equal(a, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// unpulledWinner is the side whose value a field takes when the from side
+// cannot be given the to side's value: the side the conflict policy makes
+// win (a manual decision when there is one); under manual, or merge with a
+// manual fallback, the to side keeps its value (nothing is overwritten
+// without a decision).
+func (r *runner) unpulledWinner(F, T *connectors.Record, take string) string {
+	if take != "" {
+		return take
+	}
+	S, K := F, T
+	if r.from == config.SideSink {
+		S, K = T, F
+	}
+	c := r.p.Conflict
+	switch c.Policy {
+	case config.ConflictNewest:
+		return winnerNewest(S, K)
+	case config.ConflictMerge:
+		switch c.Fallback {
+		case "newest":
+			return winnerNewest(S, K)
+		case config.SideSource, config.SideSink:
+			return c.Fallback
+		}
+		return r.to
+	case config.ConflictManual:
+		return r.to
+	}
+	if c.Side == "" {
+		return config.SideSource
+	}
+	return c.Side
 }
 
 // equal is mapping.Equal with a fast path for the common case of two equal
