@@ -92,7 +92,7 @@ const (
 	OpUpdate  Op = "update"
 	OpDelete  Op = "delete"  // soft delete where the stream supports it
 	OpDestroy Op = "destroy" // hard delete
-	OpRestore Op = "restore" // undo a soft delete
+	OpRestore Op = "restore" // undo a soft delete, then apply Fields if any
 )
 
 // Change is one write to a stream.

@@ -631,6 +631,12 @@ func TestUpdateDeleteRestore(t *testing.T) {
 				t.Errorf("restored record: %+v", r.Record)
 			}
 		}},
+		{"soft delete before a restore with fields", connectors.Change{Op: connectors.OpDelete, ID: uuidN(0)}, false, nil},
+		{"restore with fields applies them", connectors.Change{Op: connectors.OpRestore, ID: uuidN(0), Fields: map[string]any{"jobTitle": "Sekretaris"}}, false, func(t *testing.T, r connectors.Result) {
+			if r.Record == nil || r.Record.Deleted || r.Record.Fields["jobTitle"] != "Sekretaris" || r.Record.Fields["city"] != "Bandung" {
+				t.Errorf("record restored with fields: %+v", r.Record)
+			}
+		}},
 		{"destroy", connectors.Change{Op: connectors.OpDestroy, ID: uuidN(2)}, false, nil},
 		{"restore of a destroyed record", connectors.Change{Op: connectors.OpRestore, ID: uuidN(2)}, true, nil},
 	}
@@ -658,6 +664,9 @@ func TestUpdateDeleteRestore(t *testing.T) {
 	}
 	if p := f.people[uuidN(1)]; p == nil || p["deletedAt"] != nil {
 		t.Error("restored record should be live")
+	}
+	if p := f.people[uuidN(0)]; p == nil || p["deletedAt"] != nil || p["jobTitle"] != "Sekretaris" {
+		t.Errorf("record restored with fields: %v", p)
 	}
 }
 

@@ -26,7 +26,9 @@ import (
 //   - OpDelete: soft delete, DELETE /rest/{plural}/{id}?soft_delete=true.
 //   - OpDestroy: hard delete, DELETE /rest/{plural}/{id}?soft_delete=false.
 //     For both deletes a 404 counts as done (the record is already gone).
-//   - OpRestore: PATCH /rest/restore/{plural}/{id}.
+//   - OpRestore: PATCH /rest/restore/{plural}/{id}, then, when the change
+//     carries fields, a PATCH of them as for an update (Twenty's restore
+//     takes no body).
 //
 // The returned error is set only when the whole call failed (the API key
 // was refused, the context ended); Results are then nil.
@@ -239,6 +241,14 @@ func (s *Stream) writeOne(ctx context.Context, ch connectors.Change) (connectors
 			res.Err = err
 		}
 		return res, nil
+	}
+	if ch.Op == connectors.OpRestore && len(ch.Fields) > 0 {
+		// Restored; now the fields the restore carries. Should this fail,
+		// the record is live with its old values, and the next run sees the
+		// difference and updates it.
+		up := ch
+		up.Op = connectors.OpUpdate
+		return s.writeOne(ctx, up)
 	}
 	if ch.Op == connectors.OpUpdate || ch.Op == connectors.OpRestore {
 		_, raw, err := decodeEnvelope(method, path, resp.Body)
