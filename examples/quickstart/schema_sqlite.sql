@@ -24,7 +24,7 @@ CREATE TABLE organizations (
     claimed_by   text REFERENCES members (id),
     claim_status text NOT NULL DEFAULT 'unclaimed' CHECK (claim_status IN ('unclaimed', 'pending', 'verified')),
     claimed_at   text,
-    created_at   text NOT NULL,
+    created_at   text NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now')),
     updated_at   text NOT NULL,
     deleted_at   text
 );
@@ -40,7 +40,7 @@ CREATE TABLE members (
     city            text,
     sdg_tags        text,
     national_id     text,
-    created_at      text NOT NULL,
+    created_at      text NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now')),
     updated_at      text NOT NULL,
     deleted_at      text
 );
@@ -56,7 +56,7 @@ CREATE TABLE events (
     city            text,
     province        text,
     status          text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'published', 'cancelled', 'done')),
-    created_at      text NOT NULL,
+    created_at      text NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now')),
     updated_at      text NOT NULL,
     deleted_at      text
 );

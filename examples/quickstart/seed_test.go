@@ -157,3 +157,31 @@ func deref(s *string) any {
 	}
 	return *s
 }
+
+// TestSchemaFillsCreatedAt: a record pulled from Twenty into Kelompok
+// carries no created_at (it is not mapped); both dialects' schemas fill it,
+// so pull creates are not refused.
+func TestSchemaFillsCreatedAt(t *testing.T) {
+	ctx := context.Background()
+	for _, d := range []Dialect{Postgres, SQLite} {
+		t.Run(string(d), func(t *testing.T) {
+			db := openDB(t, d)
+			if err := CreateSchema(ctx, db, d); err != nil {
+				t.Fatal(err)
+			}
+			q := map[Dialect]string{
+				Postgres: `INSERT INTO organizations (id, name, updated_at) VALUES ('7b0c3c1e-7f5c-4c8e-9a55-3f1f8a4f0001', 'Koperasi Baru', now());
+				          INSERT INTO members (id, full_name, updated_at) VALUES ('7b0c3c1e-7f5c-4c8e-9a55-3f1f8a4f0002', 'Rina', now())`,
+				SQLite: `INSERT INTO organizations (id, name, updated_at) VALUES ('7b0c3c1e-7f5c-4c8e-9a55-3f1f8a4f0001', 'Koperasi Baru', '2026-11-26 00:00:00.000');
+				          INSERT INTO members (id, full_name, updated_at) VALUES ('7b0c3c1e-7f5c-4c8e-9a55-3f1f8a4f0002', 'Rina', '2026-11-26 00:00:00.000')`,
+			}[d]
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatalf("insert without created_at: %v", err)
+			}
+			var created string
+			if err := db.QueryRowContext(ctx, `SELECT CAST(created_at AS text) FROM members`).Scan(&created); err != nil || created == "" {
+				t.Fatalf("created_at = %q, %v", created, err)
+			}
+		})
+	}
+}
