@@ -145,6 +145,9 @@ func (e *Engine) runPipeline(ctx context.Context, name string, params RunParams)
 		return finish(fmt.Errorf("taking the lock of pipeline %q: %w", name, err))
 	}
 	defer func() { _ = release(context.WithoutCancel(ctx)) }()
+	if err := e.closeAbandoned(ctx, name); err != nil {
+		return finish(err)
+	}
 
 	run := state.Run{Pipeline: name, Trigger: params.Trigger, DryRun: params.DryRun, StartedAt: start.UTC(), Status: state.RunRunning}
 	runID, err := e.cfg.Store.RunCreate(ctx, run)
@@ -192,6 +195,32 @@ func (e *Engine) runPipeline(ctx context.Context, name string, params RunParams)
 		"skipped", r.counts.Skipped, "conflicts", r.counts.Conflicts, "rejected", r.counts.Rejected, "failed", r.counts.Failed,
 		"duration", res.Duration)
 	return res
+}
+
+// abandonedRunError is the error recorded on a run that never finished.
+const abandonedRunError = "abandoned: the process running it stopped before it finished (killed or crashed); " +
+	"its committed batches stand, and the next run carried on from them"
+
+// closeAbandoned marks the pipeline's runs still recorded as running as
+// failed. With the pipeline's lock held no other run of it is alive, so
+// such a run's process died before it could record its end.
+func (e *Engine) closeAbandoned(ctx context.Context, pipeline string) error {
+	runs, err := e.cfg.Store.RunList(ctx, state.RunListParams{Pipeline: pipeline, Limit: 20})
+	if err != nil {
+		return fmt.Errorf("listing the runs of %q: %w", pipeline, err)
+	}
+	for _, run := range runs {
+		if run.Status != state.RunRunning || run.FinishedAt != nil {
+			continue
+		}
+		end := e.cfg.Now().UTC()
+		run.FinishedAt, run.Status, run.Error = &end, state.RunFailed, abandonedRunError
+		if err := e.cfg.Store.RunFinish(ctx, run); err != nil {
+			return fmt.Errorf("closing abandoned run %d of %q: %w", run.ID, pipeline, err)
+		}
+		e.log.Warn("an earlier run never finished; recorded as failed", "pipeline", pipeline, "run", run.ID)
+	}
+	return nil
 }
 
 func (r *runner) batchSize() int {
