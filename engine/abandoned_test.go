@@ -2,6 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -41,4 +44,54 @@ func TestAbandonedRunIsClosed(t *testing.T) {
 			t.Errorf("another pipeline's run changed: %+v", got)
 		}
 	})
+}
+
+// TestLockOfADeadProcessIsTakenOver: a run killed on this host leaves its
+// pipeline locked; the next run sees that the holder's process no longer
+// exists and takes the lock at once instead of failing until it lapses. A
+// holder whose process is alive, or on another host, keeps it.
+func TestLockOfADeadProcessIsTakenOver(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exited := exec.Command("true")
+	if err := exited.Run(); err != nil {
+		t.Fatal(err)
+	}
+	alive := exec.Command("sleep", "60")
+	if err := alive.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = alive.Process.Kill(); _ = alive.Wait() })
+	for _, tc := range []struct {
+		name   string
+		holder string
+		taken  bool
+	}{
+		{"dead process of this host", fmt.Sprintf("%s:%d", host, exited.Process.Pid), true},
+		{"live process of this host", fmt.Sprintf("%s:%d", host, alive.Process.Pid), false},
+		{"process of another host", fmt.Sprintf("%s-elsewhere:%d", host, exited.Process.Pid), false},
+		{"another owner form", "scheduler-1", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, storeKinds[0].open, members(config.Push))
+			e.seed(3)
+			release, err := e.store.Lock(context.Background(), "members", tc.holder, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = release(context.Background()) }()
+			res := e.run(engine.RunParams{})[0]
+			if tc.taken {
+				if res.Status != state.RunSucceeded || res.Counts.Created != 3 {
+					t.Fatalf("run after a dead holder: %s %q %+v", res.Status, res.Error, res.Counts)
+				}
+				return
+			}
+			if res.Status != state.RunFailed || !strings.Contains(res.Error, "already running elsewhere") || !strings.Contains(res.Error, tc.holder) {
+				t.Fatalf("run while %s holds the lock: %s %q", tc.holder, res.Status, res.Error)
+			}
+		})
+	}
 }

@@ -52,7 +52,8 @@ type Config struct {
 	// LockTTL is how long a pipeline lock stays valid without its holder
 	// refreshing it (the store refreshes held locks every LockTTL/3), so
 	// the pipelines of a crashed process are free again after it. Defaults
-	// to 2 minutes.
+	// to 2 minutes. A lock held in the default owner form by a process of
+	// this host that no longer exists is taken over at once.
 	LockTTL time.Duration
 	// Now is the clock for run and link timestamps. Defaults to time.Now.
 	Now func() time.Time

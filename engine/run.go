@@ -138,6 +138,14 @@ func (e *Engine) runPipeline(ctx context.Context, name string, params RunParams)
 		return res
 	}
 	release, err := e.cfg.Store.Lock(ctx, name, e.cfg.Owner, e.cfg.LockTTL)
+	var locked *state.LockedError
+	if errors.As(err, &locked) && deadLocalHolder(locked.Holder) {
+		// Killed while it held the lock: no need to wait for it to lapse.
+		if ok, berr := e.cfg.Store.LockBreak(ctx, name, locked.Holder); berr == nil && ok {
+			e.log.Warn("took over the lock of a run whose process no longer exists", "pipeline", name, "holder", locked.Holder)
+			release, err = e.cfg.Store.Lock(ctx, name, e.cfg.Owner, e.cfg.LockTTL)
+		}
+	}
 	if err != nil {
 		if errors.Is(err, state.ErrLocked) {
 			return finish(fmt.Errorf("pipeline %q is already running elsewhere (lock held); try again when it has finished: %w", name, err))

@@ -11,6 +11,7 @@ package state
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/kelompok/pipe/connectors"
@@ -18,6 +19,27 @@ import (
 
 // ErrLocked is returned by Lock when another holder has the pipeline.
 var ErrLocked = errors.New("pipeline is already running")
+
+// LockedError is the error Lock returns while another holder has the
+// pipeline; errors.Is(err, ErrLocked) holds for it.
+type LockedError struct {
+	Pipeline string
+	// Holder is the holding owner's name ("" when it could not be read).
+	Holder string
+	// Until is when the lock lapses unless its holder refreshes it.
+	Until time.Time
+}
+
+func (e *LockedError) Error() string {
+	if e.Holder == "" {
+		return fmt.Sprintf("%v: pipeline %q is held by another process", ErrLocked, e.Pipeline)
+	}
+	return fmt.Sprintf("%v: pipeline %q is held by %q (lock expires %s unless refreshed)",
+		ErrLocked, e.Pipeline, e.Holder, e.Until.UTC().Format(time.RFC3339))
+}
+
+// Unwrap makes errors.Is(err, ErrLocked) hold.
+func (e *LockedError) Unwrap() error { return ErrLocked }
 
 // ErrNotFound is returned when a run, conflict or reject does not exist.
 var ErrNotFound = errors.New("not found")
@@ -225,6 +247,11 @@ type Store interface {
 	// releases it (ErrLockLost if it had been taken over); Close stops the
 	// refreshing without releasing, as a crash would.
 	Lock(ctx context.Context, pipeline, owner string, ttl time.Duration) (release func(context.Context) error, err error)
+	// LockBreak removes the pipeline's lock if holder holds it, for a
+	// caller that knows the holder is dead (a process of this host that no
+	// longer exists) and so need not wait for the lock to lapse. It reports
+	// whether a lock was removed.
+	LockBreak(ctx context.Context, pipeline, holder string) (bool, error)
 
 	RunCreate(ctx context.Context, run Run) (int64, error)
 	// RunFinish sets the run's end time, status, counts and error.

@@ -139,10 +139,9 @@ func (s *Store) Lock(ctx context.Context, pipeline, owner string, ttl time.Durat
 		var holder string
 		var until time.Time
 		if err := s.pool.QueryRow(ctx, `SELECT owner, expires_at FROM locks WHERE pipeline = $1`, pipeline).Scan(&holder, &until); err != nil {
-			return nil, fmt.Errorf("%w: pipeline %q is held by another process", state.ErrLocked, pipeline)
+			return nil, &state.LockedError{Pipeline: pipeline}
 		}
-		return nil, fmt.Errorf("%w: pipeline %q is held by %q (lock expires %s unless refreshed)",
-			state.ErrLocked, pipeline, holder, until.UTC().Format(time.RFC3339))
+		return nil, &state.LockedError{Pipeline: pipeline, Holder: holder, Until: until}
 	}
 	if err != nil {
 		return nil, s.errf("lock pipeline %q: %w", pipeline, err)
@@ -167,6 +166,15 @@ func (s *Store) Lock(ctx context.Context, pipeline, owner string, ttl time.Durat
 		}
 		return nil
 	}, nil
+}
+
+// LockBreak implements state.Store.
+func (s *Store) LockBreak(ctx context.Context, pipeline, holder string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM locks WHERE pipeline = $1 AND owner = $2`, pipeline, holder)
+	if err != nil {
+		return false, s.errf("break lock of %q: %w", pipeline, err)
+	}
+	return tag.RowsAffected() > 0, nil
 }
 
 // RunCreate implements state.Store.

@@ -229,8 +229,7 @@ func (s *Store) Lock(ctx context.Context, pipeline, owner string, ttl time.Durat
 		return nil, err
 	}
 	if !got {
-		return nil, fmt.Errorf("%w: pipeline %q is held by %q (lock expires %s unless refreshed)",
-			state.ErrLocked, pipeline, holder, fromMicro(until).Format(time.RFC3339))
+		return nil, &state.LockedError{Pipeline: pipeline, Holder: holder, Until: fromMicro(until)}
 	}
 	stop := s.beats.Start(ttl, func(ctx context.Context) error {
 		_, err := s.w.ExecContext(ctx, `UPDATE locks SET expires_at = ? WHERE pipeline = ? AND token = ?`,
@@ -252,6 +251,23 @@ func (s *Store) Lock(ctx context.Context, pipeline, owner string, ttl time.Durat
 		}
 		return nil
 	}, nil
+}
+
+// LockBreak implements state.Store.
+func (s *Store) LockBreak(ctx context.Context, pipeline, holder string) (bool, error) {
+	var n int64
+	err := s.write(ctx, "break lock of "+pipeline, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM locks WHERE pipeline = ? AND owner = ?`, pipeline, holder)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlite state store: break lock of %q: %w", pipeline, err)
+	}
+	return n > 0, nil
 }
 
 // RunCreate implements state.Store.

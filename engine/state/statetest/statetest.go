@@ -54,6 +54,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Conflicts", s.conflicts)
 	t.Run("Lock", s.lock)
 	t.Run("LockTakeover", s.lockTakeover)
+	t.Run("LockBreak", s.lockBreak)
 	t.Run("ConcurrentCommit", s.concurrentCommit)
 }
 
@@ -762,6 +763,44 @@ func (s suite) lock(t *testing.T) {
 	}
 	if _, err := a.Lock(ctx, "members", "x", 0); err == nil {
 		t.Fatalf("Lock with ttl 0 succeeded")
+	}
+}
+
+// lockBreak: a lock is broken only for the holder named, which the
+// LockedError names; the pipeline can then be locked at once.
+func (s suite) lockBreak(t *testing.T) {
+	loc := s.h.NewDatabase(t)
+	dead := s.open(t, loc) // a process that will die holding the lock
+	st := s.open(t, loc)
+	ctx := t.Context()
+	const ttl = time.Hour
+	if _, err := dead.Lock(ctx, "members", "host-a:41", ttl); err != nil {
+		t.Fatalf("Lock: %v", err)
+	}
+	_ = dead.Close() // dies without releasing
+	_, err := st.Lock(ctx, "members", "host-a:42", ttl)
+	var locked *state.LockedError
+	if !errors.As(err, &locked) || locked.Holder != "host-a:41" || locked.Pipeline != "members" || locked.Until.Before(time.Now().Add(ttl/2)) {
+		t.Fatalf("Lock while held = %v (%+v), want a LockedError naming host-a:41", err, locked)
+	}
+	if ok, err := st.LockBreak(ctx, "members", "host-a:99"); ok || err != nil {
+		t.Fatalf("LockBreak of a holder that does not hold it = %v, %v", ok, err)
+	}
+	if ok, err := st.LockBreak(ctx, "organizations", "host-a:41"); ok || err != nil {
+		t.Fatalf("LockBreak of another pipeline = %v, %v", ok, err)
+	}
+	if _, err := st.Lock(ctx, "members", "host-a:42", ttl); !errors.Is(err, state.ErrLocked) {
+		t.Fatalf("Lock after breaking nothing = %v, want ErrLocked", err)
+	}
+	if ok, err := st.LockBreak(ctx, "members", "host-a:41"); !ok || err != nil {
+		t.Fatalf("LockBreak of the holder = %v, %v", ok, err)
+	}
+	release, err := st.Lock(ctx, "members", "host-a:42", ttl)
+	if err != nil {
+		t.Fatalf("Lock after the break: %v", err)
+	}
+	if err := release(ctx); err != nil {
+		t.Fatalf("release: %v", err)
 	}
 }
 

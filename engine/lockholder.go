@@ -1,0 +1,37 @@
+package engine
+
+import (
+	"errors"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// deadLocalHolder reports whether a lock holder's name, in the engine's
+// default owner form "host:pid", names a process of this host that no
+// longer exists: a run killed while it held the lock. Hosts that share a
+// state store are assumed to have distinct host names. Anything else (another
+// host, a name of another form, this process, a process that exists or may)
+// is treated as alive, and its lock lapses after its ttl as before.
+func deadLocalHolder(holder string) bool {
+	i := strings.LastIndexByte(holder, ':')
+	if i <= 0 || runtime.GOOS == "windows" {
+		return false
+	}
+	host, err := os.Hostname()
+	if err != nil || holder[:i] != host {
+		return false
+	}
+	pid, err := strconv.Atoi(holder[i+1:])
+	if err != nil || pid <= 0 || pid == os.Getpid() {
+		return false
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	err = p.Signal(syscall.Signal(0))
+	return errors.Is(err, os.ErrProcessDone) || errors.Is(err, syscall.ESRCH)
+}
