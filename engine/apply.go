@@ -96,6 +96,12 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 			if r.seen[key] && len(it.decisions) == 1 && quiet(it.decisions[0]) {
 				it.decisions = nil
 			}
+			if r.seen[key] && r.params.DryRun {
+				// A real run has committed the pair's writes by now and
+				// reads them back as its own; a dry run committed nothing
+				// and would decide the pair a second time.
+				it.decisions, it.del, it.conflict = nil, nil, nil
+			}
 		}
 	}
 	// A pair read from both sides in one run is held once.
@@ -104,9 +110,9 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 			continue
 		}
 		if r.held[it.conflict.SourceKey] {
+			// Counted once, when it was held.
 			it.conflict, it.linkOut = nil, nil
 			it.decisions = nil
-			r.note(it, state.ActionSkip, "", "conflict already held in this run", nil)
 			continue
 		}
 		if r.held == nil {
@@ -181,7 +187,9 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 			}
 		}
 	}
-	if moved {
+	if moved && (!r.params.Full || r.fullFrom[sideIdx(side)].Before(cursor)) {
+		// A --full run reads from the start: it moves a cursor only past
+		// where it stood (a --full --limit run must not move it back).
 		b.Cursors[side] = cursor
 	}
 	r.commitAsync(ctx, b, len(items))

@@ -52,3 +52,60 @@ func TestRejectIsDecidedOncePerRun(t *testing.T) {
 		check("incremental run after a change", engine.RunParams{}, 2)
 	})
 }
+
+// TestDryRunCountsAPairOnce: a pair changed on both sides is read from both
+// sides; a dry run (which commits nothing) decides and counts it once, as
+// the real run does.
+func TestDryRunCountsAPairOnce(t *testing.T) {
+	for _, c := range []config.Conflict{
+		{Policy: config.ConflictSourceOfTruth, Side: config.SideSource},
+		{Policy: config.ConflictNewest},
+		{Policy: config.ConflictManual},
+	} {
+		t.Run(c.Policy, func(t *testing.T) {
+			eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+				p := members(config.Both)
+				p.Conflict = c
+				e := newEnv(t, open, p)
+				e.seed(3)
+				e.runOK(engine.RunParams{})
+				id := engine.CreateID("members", config.SideSink, "m00001")
+				update(t, e.src, "members", "m00001", map[string]any{"title": "Ketua", "first": "Budi-S"})
+				update(t, e.snk, "people", id, map[string]any{"city": "Bandung", "name": map[string]any{"firstName": "Budi-K"}})
+				dry := e.run(engine.RunParams{DryRun: true})[0]
+				real := e.run(engine.RunParams{})[0]
+				if dry.Counts != real.Counts {
+					t.Fatalf("dry run counts %+v, real run %+v; dry plan %+v", dry.Counts, real.Counts, dry.Plan)
+				}
+				if real.Counts.Updated+real.Counts.Conflicts == 0 {
+					t.Fatalf("nothing decided: %+v", real.Counts)
+				}
+			})
+		})
+	}
+}
+
+// TestFullLimitedRunKeepsTheCursor: a --full run reads from the start; with
+// --limit it stops early, and must not move the cursor back to where it
+// stopped (the next incremental run would read everything again).
+func TestFullLimitedRunKeepsTheCursor(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		e := newEnv(t, open, members(config.Push))
+		e.seed(10)
+		e.runOK(engine.RunParams{})
+		ctx := context.Background()
+		before, err := e.store.Cursor(ctx, "members", config.SideSource)
+		if err != nil || before.IsZero() {
+			t.Fatalf("cursor after the first run: %+v %v", before, err)
+		}
+		e.runOK(engine.RunParams{Full: true, Limit: 3})
+		if after, _ := e.store.Cursor(ctx, "members", config.SideSource); after != before {
+			t.Fatalf("--full --limit 3 moved the cursor from %+v to %+v", before, after)
+		}
+		// A new record after it is still read by the next incremental run.
+		e.src.S("members").Put(member("m99999", "Baru", "baru@kelompok.id"))
+		if res := e.runOK(engine.RunParams{}); res.Counts.Created != 1 || res.Counts.Skipped != 0 {
+			t.Fatalf("incremental run after it: %+v", res.Counts)
+		}
+	})
+}

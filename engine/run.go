@@ -114,6 +114,8 @@ type runner struct {
 	// read of changes that follows skips the same version instead of
 	// deciding, counting and auditing it again.
 	retried map[string]time.Time
+	// fullFrom holds each side's cursor as a --full run found it.
+	fullFrom [2]connectors.Position
 
 	// Keys processed by the latest batches, to tell which prefetched links
 	// are stale (see prefetch).
@@ -380,11 +382,14 @@ func (r *runner) run(ctx context.Context) error {
 // readChanges reads one side's changes since its cursor, batch by batch.
 func (r *runner) readChanges(ctx context.Context, side string) error {
 	var after connectors.Position
-	if !r.params.Full {
-		var err error
-		if after, err = r.store.Cursor(ctx, r.p.Name, side); err != nil {
-			return fmt.Errorf("reading the %s cursor of %q: %w", side, r.p.Name, err)
-		}
+	stored, err := r.store.Cursor(ctx, r.p.Name, side)
+	if err != nil {
+		return fmt.Errorf("reading the %s cursor of %q: %w", side, r.p.Name, err)
+	}
+	if r.params.Full {
+		r.fullFrom[sideIdx(side)] = stored
+	} else {
+		after = stored
 	}
 	st := r.streams[sideIdx(side)]
 	// Transform in parallel, apply in order: while one batch is paired,
