@@ -359,3 +359,22 @@ func TestPostgresExecMode(t *testing.T) {
 		t.Errorf("Find by a uuid column in exec mode: %v, %d records", err, len(got))
 	}
 }
+
+// TestUpdatedAtMustHoldTimes: an updatedAt column of a number type is
+// refused when the stream opens, saying what to name instead, rather than
+// every read failing (SQLite reads a number as a Julian day) or comparing
+// a number with the cursor's time (PostgreSQL).
+func TestUpdatedAtMustHoldTimes(t *testing.T) {
+	each(t, func(t *testing.T, b backend) {
+		d := setup(t, b, `CREATE TABLE things (id @UUID PRIMARY KEY, name TEXT, changed BIGINT NOT NULL, updated_at @TS NOT NULL)`,
+			map[string]any{
+				"things":  map[string]any{"table": "things", "key": "id", "updatedAt": "changed"},
+				"things2": map[string]any{"table": "things", "key": "id", "updatedAt": "updated_at"},
+			})
+		_, err := d.conn.Stream(context.Background(), "things")
+		if err == nil || !strings.Contains(err.Error(), `updatedAt column "changed"`) || !strings.Contains(err.Error(), "not a time") {
+			t.Fatalf("open with a number updatedAt: %v", err)
+		}
+		d.stream("things2") // a time column opens
+	})
+}

@@ -142,6 +142,13 @@ func openStream(ctx context.Context, c *conn, name string, sc StreamConfig) (*st
 	if s.upd, err = need("updatedAt", sc.UpdatedAt); err != nil {
 		return nil, err
 	}
+	// Reads are ordered and resumed by this column as a time. PostgreSQL
+	// needs a time type; SQLite keeps times as text (any type but a number
+	// or a boolean, which it would read as a Julian day).
+	if t := s.upd.Type; (c.d.kind() == "postgres" && t != TypeTimestamp) || t == TypeInt || t == TypeFloat || t == TypeBool {
+		return nil, fmt.Errorf("updatedAt column %q of table %s is of type %s, not a time: reads are ordered and resumed by it; "+
+			"name a timestamp column as updatedAt (one that every change sets)", sc.UpdatedAt, sc.Table, s.upd.DBType)
+	}
 	if sc.DeletedAt != "" {
 		if s.del, err = need("deletedAt", sc.DeletedAt); err != nil {
 			return nil, err
