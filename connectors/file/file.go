@@ -220,6 +220,9 @@ func (s *stream) readNDJSON(r io.Reader, add func(int, map[string]any) error) er
 		if err := dec.Decode(&fields); err != nil {
 			return fmt.Errorf("%s:%d: not a JSON object: %w", s.file, line, err)
 		}
+		if _, err := dec.Token(); err != io.EOF {
+			return fmt.Errorf("%s:%d: not one JSON object: something follows it on the line", s.file, line)
+		}
 		if err := add(line, fields); err != nil {
 			return err
 		}
