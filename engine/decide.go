@@ -288,7 +288,7 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 			ct[p] = true
 		}
 	}
-	owner := r.p.Conflict.Owner
+	owner := r.owner
 	merged := make(map[string]any, len(toVals))
 	for k, v := range toVals {
 		merged[k] = v
@@ -516,7 +516,9 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 			kept = append(kept, p)
 			continue
 		}
-		if r.unpulledWinner(F, T, it.take) == r.from {
+		// Changed on the from side only: the to side has no change of its
+		// own to keep, whichever side won the record.
+		if !ct[p] || r.unpulledWinner(F, T, it.take) == r.from {
 			merged[p], fromWins[p] = fv, true
 			unpulled = append(unpulled, p)
 		} else {

@@ -139,3 +139,56 @@ func TestSinkChangeNoPullCarries(t *testing.T) {
 		})
 	}
 }
+
+// TestSourceOnlyChangeOfAnUnpulledFieldIsPushed: the source changes a field
+// no pull carries back, and the sink wins the record on another field (a
+// newer change on both sides): the sink has no change of its own to that
+// field, so the source's change is still pushed, not left behind while the
+// link says the sides match.
+func TestSourceOnlyChangeOfAnUnpulledFieldIsPushed(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		p := members(config.Both)
+		p.Conflict = config.Conflict{Policy: config.ConflictNewest}
+		var kept []config.FieldMapping
+		for _, f := range p.Pull.Fields {
+			if f.Target != "title" {
+				kept = append(kept, f)
+			}
+		}
+		p.Pull = &config.Mapping{Fields: kept}
+		e := newEnv(t, open, p)
+		e.src.S("members").Put(member("m1", "Rina", "rina@kelompok.id"))
+		e.runOK(engine.RunParams{})
+		id := engine.CreateID("members", config.SideSink, "m1")
+		update(t, e.src, "members", "m1", map[string]any{"title": "Bendahara", "last": "Source"})
+		update(t, e.snk, "people", id, map[string]any{"name": map[string]any{"lastName": "Sink"}})
+		res := e.runOK(engine.RunParams{KeepPlan: true})
+		s, k := e.src.S("members").All()["m1"], e.person("m1")
+		if k.Fields["jobTitle"] != "Bendahara" || s.Fields["last"] != "Sink" || k.Fields["name"].(map[string]any)["lastName"] != "Sink" {
+			t.Fatalf("source %+v, sink %+v; plan %+v", s.Fields, k.Fields, res.Plan)
+		}
+		ws, wk := e.src.Writes(), e.snk.Writes()
+		if res := e.runOK(engine.RunParams{Full: true}); e.src.Writes() != ws || e.snk.Writes() != wk {
+			t.Fatalf("rerun wrote: %+v", res.Counts)
+		}
+	})
+}
+
+// TestOwnerOfACompositeOwnsItsParts: conflict.owner may name a composite
+// field ("name"), which owns its sub-fields (name.firstName, ...).
+func TestOwnerOfACompositeOwnsItsParts(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		p := members(config.Both)
+		p.Conflict = config.Conflict{Policy: config.ConflictSourceOfTruth, Side: config.SideSource, Owner: map[string]string{"name": config.SideSink}}
+		e := newEnv(t, open, p)
+		e.src.S("members").Put(member("m1", "Rina", "rina@kelompok.id"))
+		e.runOK(engine.RunParams{})
+		id := engine.CreateID("members", config.SideSink, "m1")
+		update(t, e.src, "members", "m1", map[string]any{"first": "Rina-S"})
+		update(t, e.snk, "people", id, map[string]any{"name": map[string]any{"firstName": "Rina-K"}})
+		res := e.runOK(engine.RunParams{KeepPlan: true})
+		if s, k := e.src.S("members").All()["m1"], e.person("m1"); s.Fields["first"] != "Rina-K" || first(k) != "Rina-K" {
+			t.Fatalf("source %+v, sink %+v; plan %+v", s.Fields, k.Fields, res.Plan)
+		}
+	})
+}

@@ -96,6 +96,7 @@ type runner struct {
 	nworkers int
 
 	sensitive  map[string]bool
+	owner      map[string]string       // conflict.owner by compared path
 	rejects    map[string]state.Reject // open rejects by side+"\x00"+key
 	linkCount  int
 	counts     state.Counts
@@ -286,6 +287,18 @@ func (r *runner) setup(ctx context.Context) error {
 		for _, f := range back.Fields {
 			if !r.isSensitive(f.Target) {
 				r.backPath = append(r.backPath, f.Target)
+			}
+		}
+	}
+	// Ownership by compared path: a key names the path or a parent of it
+	// ("address" owns address.addressStreet1, address.addressCity, ...);
+	// the longest key wins.
+	r.owner = map[string]string{}
+	for _, path := range r.paths {
+		best := -1
+		for k, side := range r.p.Conflict.Owner {
+			if (path == k || strings.HasPrefix(path, k+".")) && len(k) > best {
+				r.owner[path], best = side, len(k)
 			}
 		}
 	}
