@@ -104,6 +104,18 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 			}
 		}
 	}
+	// A pair whose decision in this run was refused or failed (its link
+	// and base did not move) is not decided again when read from the other
+	// side: that would count, audit and reject it twice, with the other
+	// side's stale view.
+	if len(r.unsettled) > 0 {
+		for _, it := range items {
+			if k := it.sourceKey(); k != "" && r.unsettled[k] {
+				it.decisions, it.writes, it.linkOut = nil, [2]*connectors.Change{}, nil
+				it.del, it.conflict, it.reject, it.unlink = nil, nil, "", false
+			}
+		}
+	}
 	// A pair read from both sides in one run is held once.
 	for _, it := range items {
 		if it.conflict == nil {
@@ -240,6 +252,9 @@ func (r *runner) finish(it *item, b *state.Batch) {
 			dirs = d.Direction
 		}
 	}
+	if failure != "" || refused != "" || it.reject != "" {
+		r.markUnsettled(it)
+	}
 	switch {
 	case failure != "":
 		it.failed = true
@@ -291,6 +306,19 @@ func (r *runner) finish(it *item, b *state.Batch) {
 	if hadReject {
 		b.RejectsCleared = append(b.RejectsCleared, openReject)
 	}
+}
+
+// markUnsettled remembers, in a both-way run, a pair whose decision was
+// refused or failed.
+func (r *runner) markUnsettled(it *item) {
+	k := it.sourceKey()
+	if r.p.Direction != config.Both || k == "" {
+		return
+	}
+	if r.unsettled == nil {
+		r.unsettled = map[string]bool{}
+	}
+	r.unsettled[k] = true
 }
 
 // vanished settles an item whose write to side gi failed with

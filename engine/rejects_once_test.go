@@ -3,8 +3,10 @@ package engine_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/kelompok/pipe/config"
+	"github.com/kelompok/pipe/connectors"
 	"github.com/kelompok/pipe/engine"
 	"github.com/kelompok/pipe/engine/state"
 )
@@ -106,6 +108,52 @@ func TestFullLimitedRunKeepsTheCursor(t *testing.T) {
 		e.src.S("members").Put(member("m99999", "Baru", "baru@kelompok.id"))
 		if res := e.runOK(engine.RunParams{}); res.Counts.Created != 1 || res.Counts.Skipped != 0 {
 			t.Fatalf("incremental run after it: %+v", res.Counts)
+		}
+	})
+}
+
+// TestRefusedPairIsDecidedOncePerRun: in a both-way --full run a pair is
+// read from both sides; when the sink refuses the source's change, reading
+// the sink record afterwards must not decide the pair again (a second
+// reject, on the sink side, with the sink's stale view). And when a pair
+// has open rejects on both sides, the retry reads the sink record after the
+// source's change is written, so it never pulls the old values back.
+func TestRefusedPairIsDecidedOncePerRun(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		e := newEnv(t, open, members(config.Both))
+		e.seed(3)
+		e.runOK(engine.RunParams{})
+		refuse := true
+		e.snk.SetOptions(memoryHook(func(_ int, c connectors.Change) error {
+			if refuse && c.Op == connectors.OpUpdate {
+				return &connectors.RecordError{Reason: "emails.primaryEmail: duplicate value"}
+			}
+			return nil
+		}, e.clock.Now))
+		update(t, e.src, "members", "m00001", map[string]any{"title": "Bendahara"})
+		ctx := context.Background()
+		for _, full := range []bool{true, false, true} {
+			res := e.run(engine.RunParams{Full: full})[0]
+			rejects, _ := e.store.Rejects(ctx, "members")
+			if res.Counts.Rejected != 1 || len(rejects) != 1 || rejects[0].Side != config.SideSource {
+				t.Fatalf("full=%v: %+v, rejects %+v", full, res.Counts, rejects)
+			}
+		}
+		// A sink-side reject of the same pair, as older versions left.
+		sinkID := engine.CreateID("members", config.SideSink, "m00001")
+		if err := e.store.Commit(ctx, state.Batch{Pipeline: "members", Rejects: []state.Reject{{Pipeline: "members", Side: config.SideSink, Key: sinkID,
+			Reason: "older duplicate", FirstAt: time.Now().UTC(), LastAt: time.Now().UTC()}}}); err != nil {
+			t.Fatal(err)
+		}
+		refuse = false
+		ws := e.src.Writes()
+		res := e.runOK(engine.RunParams{KeepPlan: true})
+		if e.person("m00001").Fields["jobTitle"] != "Bendahara" || e.src.S("members").All()["m00001"].Fields["title"] != "Bendahara" || e.src.Writes() != ws {
+			t.Fatalf("after the fix: sink %+v, source %+v, %d source writes; plan %+v", e.person("m00001").Fields,
+				e.src.S("members").All()["m00001"].Fields, e.src.Writes()-ws, res.Plan)
+		}
+		if rejects, _ := e.store.Rejects(ctx, "members"); len(rejects) != 0 {
+			t.Fatalf("rejects left: %+v", rejects)
 		}
 	})
 }

@@ -109,6 +109,7 @@ type runner struct {
 	heldDel    int             // deletes stopped by the guard
 	held       map[string]bool // source keys of pairs held as conflicts in this run
 	seen       map[string]bool // source keys read from the source (both-way runs)
+	unsettled  map[string]bool // source keys of pairs refused or failed in this run (both-way runs)
 	retrying   bool            // processing rejects and resolved conflicts
 	// retried holds the version (UpdatedAt) of each record the retry of
 	// rejects and conflicts decided in this run, by side+"\x00"+key: the
@@ -522,10 +523,9 @@ func (r *runner) retry(ctx context.Context, open []state.Reject) error {
 	defer func() { r.retrying = false }()
 	for len(items) > 0 {
 		n := min(len(items), r.batchSize())
-		if err := r.fetchOrigins(ctx, items[:n]); err != nil {
-			return err
-		}
-		// Group by origin side for pairing.
+		// Group by origin side for pairing. Each group's records are read
+		// just before it is processed: the source group's writes may have
+		// changed records of the sink group.
 		for _, side := range []string{config.SideSource, config.SideSink} {
 			var group []*item
 			for _, it := range items[:n] {
@@ -534,6 +534,9 @@ func (r *runner) retry(ctx context.Context, open []state.Reject) error {
 				}
 			}
 			if len(group) > 0 {
+				if err := r.fetchOrigins(ctx, group); err != nil {
+					return err
+				}
 				if _, err := r.process(ctx, group, side, true, nil); err != nil {
 					return err
 				}
