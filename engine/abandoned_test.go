@@ -32,10 +32,20 @@ func TestAbandonedRunIsClosed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The killed run had committed two creates.
+		at := time.Now().UTC().Add(time.Minute)
+		if err := e.store.Commit(ctx, state.Batch{Pipeline: "members", RunID: killed, Audit: []state.AuditEntry{
+			{RunID: killed, At: at.Add(-time.Second), SourceKey: "a", Action: state.ActionCreate},
+			{RunID: killed, At: at, SourceKey: "b", Action: state.ActionCreate}}}); err != nil {
+			t.Fatal(err)
+		}
 		e.runOK(engine.RunParams{})
 		got, _ := e.store.RunGet(ctx, killed)
 		if got.Status != state.RunFailed || got.FinishedAt == nil || !strings.Contains(got.Error, "abandoned") {
 			t.Errorf("killed run after the next run: %+v", got)
+		}
+		if got.Counts.Created != 2 || got.FinishedAt == nil || !got.FinishedAt.Equal(at.Truncate(time.Microsecond)) {
+			t.Errorf("killed run's counts %+v and end %v: want 2 created, ending at its last audit row %v", got.Counts, got.FinishedAt, at)
 		}
 		if got, _ := e.store.RunGet(ctx, done.RunID); got.Status != state.RunSucceeded || got.Error != "" {
 			t.Errorf("finished run changed: %+v", got)
@@ -59,6 +69,21 @@ func TestLockOfADeadProcessIsTakenOver(t *testing.T) {
 	if err := exited.Run(); err != nil {
 		t.Fatal(err)
 	}
+	// Killed and not yet reaped by its parent: a zombie, dead all the same.
+	unreaped := exec.Command("sleep", "60")
+	if err := unreaped.Start(); err != nil {
+		t.Fatal(err)
+	}
+	_ = unreaped.Process.Kill()
+	t.Cleanup(func() { _ = unreaped.Wait() })
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", unreaped.Process.Pid)); strings.Contains(string(b), ") Z ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the killed process did not become a zombie")
+		}
+	}
 	alive := exec.Command("sleep", "60")
 	if err := alive.Start(); err != nil {
 		t.Fatal(err)
@@ -70,6 +95,7 @@ func TestLockOfADeadProcessIsTakenOver(t *testing.T) {
 		taken  bool
 	}{
 		{"dead process of this host", fmt.Sprintf("%s:%d", host, exited.Process.Pid), true},
+		{"killed process of this host not yet reaped", fmt.Sprintf("%s:%d", host, unreaped.Process.Pid), true},
 		{"live process of this host", fmt.Sprintf("%s:%d", host, alive.Process.Pid), false},
 		{"process of another host", fmt.Sprintf("%s-elsewhere:%d", host, exited.Process.Pid), false},
 		{"another owner form", "scheduler-1", false},

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"runtime"
@@ -33,5 +34,20 @@ func deadLocalHolder(holder string) bool {
 		return false
 	}
 	err = p.Signal(syscall.Signal(0))
-	return errors.Is(err, os.ErrProcessDone) || errors.Is(err, syscall.ESRCH)
+	return errors.Is(err, os.ErrProcessDone) || errors.Is(err, syscall.ESRCH) || zombie(pid)
+}
+
+// zombie reports whether pid has exited and waits for its parent to reap
+// it (Linux: state Z in /proc/PID/stat). Such a process answers signals but
+// runs no more; a killed run's process stays so until its parent, a shell
+// or a supervisor, collects it.
+func zombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// pid (comm) state ...: comm may hold spaces and parentheses; the
+	// state follows the last ")".
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
 }

@@ -225,7 +225,22 @@ func (e *Engine) closeAbandoned(ctx context.Context, pipeline string) error {
 		if run.Status != state.RunRunning || run.FinishedAt != nil {
 			continue
 		}
-		end := e.cfg.Now().UTC()
+		// Its counts and end, as far as its audit trail tells (it holds
+		// the committed batches' decisions; unchanged records are not
+		// audited, so they are not counted).
+		audit, err := e.cfg.Store.AuditList(ctx, run.ID)
+		if err != nil {
+			return fmt.Errorf("reading the audit of abandoned run %d of %q: %w", run.ID, pipeline, err)
+		}
+		end := run.StartedAt
+		var counts state.Counts
+		for _, a := range audit {
+			countAction(&counts, a.Action)
+			if a.At.After(end) {
+				end = a.At
+			}
+		}
+		run.Counts = counts
 		run.FinishedAt, run.Status, run.Error = &end, state.RunFailed, abandonedRunError
 		if err := e.cfg.Store.RunFinish(ctx, run); err != nil {
 			return fmt.Errorf("closing abandoned run %d of %q: %w", run.ID, pipeline, err)
