@@ -600,9 +600,20 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 	if len(it.decisions) > 0 {
 		return
 	}
+	var changedTo []string // fields the to side changed, which nothing was written for
+	for _, p := range r.paths {
+		if ct[p] {
+			changedTo = append(changedTo, p)
+		}
+	}
 	switch {
 	case fromEcho && toEcho:
 		r.note(it, state.ActionSkip, "", "no change since the last sync (echo of our own write)", nil)
+	case len(changedTo) > 0 && len(kept) > 0:
+		r.note(it, state.ActionSkip, "", fmt.Sprintf("changed on the %s (%s); no pull mapping carries %s back, and the %s's value stays there (%s policy)",
+			r.to, strings.Join(changedTo, ", "), strings.Join(kept, ", "), r.to, r.p.Conflict.Policy), nil)
+	case len(changedTo) > 0 && len(cf) == 0:
+		r.note(it, state.ActionSkip, "", fmt.Sprintf("changed on the %s (%s); the pull mapping writes nothing for it", r.to, strings.Join(changedTo, ", ")), nil)
 	case fromEcho || toEcho:
 		r.note(it, state.ActionSkip, "", "unchanged; the other side's change is our own write", nil)
 	default:
