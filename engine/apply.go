@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sourcegraph/conc/panics"
@@ -74,7 +75,8 @@ func (r *runner) audit(d Decision) state.AuditEntry {
 func quiet(d Decision) bool {
 	return d.Action == state.ActionSkip && d.Direction == "" && (d.Reason == "no field to write" ||
 		d.Reason == "no change since the last sync (echo of our own write)" ||
-		d.Reason == "unchanged; the other side's change is our own write")
+		d.Reason == "unchanged; the other side's change is our own write" ||
+		strings.HasSuffix(d.Reason, nothingToPull) || strings.HasSuffix(d.Reason, keptThere))
 }
 
 // apply writes one batch's decisions and commits links, audit, rejects,

@@ -610,10 +610,10 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 	case fromEcho && toEcho:
 		r.note(it, state.ActionSkip, "", "no change since the last sync (echo of our own write)", nil)
 	case len(changedTo) > 0 && len(kept) > 0:
-		r.note(it, state.ActionSkip, "", fmt.Sprintf("changed on the %s (%s); no pull mapping carries %s back, and the %s's value stays there (%s policy)",
-			r.to, strings.Join(changedTo, ", "), strings.Join(kept, ", "), r.to, r.p.Conflict.Policy), nil)
+		r.note(it, state.ActionSkip, "", fmt.Sprintf("changed on the %s (%s); no pull mapping carries %s back%s",
+			r.to, strings.Join(changedTo, ", "), strings.Join(kept, ", "), keptThere), nil)
 	case len(changedTo) > 0 && len(cf) == 0:
-		r.note(it, state.ActionSkip, "", fmt.Sprintf("changed on the %s (%s); the pull mapping writes nothing for it", r.to, strings.Join(changedTo, ", ")), nil)
+		r.note(it, state.ActionSkip, "", fmt.Sprintf("changed on the %s (%s)%s", r.to, strings.Join(changedTo, ", "), nothingToPull), nil)
 	case fromEcho || toEcho:
 		r.note(it, state.ActionSkip, "", "unchanged; the other side's change is our own write", nil)
 	default:
@@ -645,6 +645,15 @@ func (r *runner) pullCarries(w *worker, rec connectors.Record, pulled map[string
 	}
 	return false
 }
+
+// The endings of the skip reasons of a pair whose to side changed with
+// nothing to write. They are counted, not audited, like the other
+// unchanged records (a server that normalizes what it is sent looks the
+// same as a person's edit that the pull ignores).
+const (
+	nothingToPull = "; the pull mapping writes nothing for it"
+	keptThere     = "; the value stays where it is, as the conflict policy decides"
+)
 
 // unpulledWinner is the side whose value a field takes when the from side
 // cannot be given the to side's value: the side the conflict policy makes
