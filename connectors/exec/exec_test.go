@@ -209,7 +209,10 @@ func TestCancelledCallRestarts(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("hung call: err = %v, want context.Canceled", err)
 	}
-	p, err := s.Read(context.Background(), connectors.ReadRequest{})
+	// A plugin left running would still be stuck in __hang: bound the wait.
+	rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer rcancel()
+	p, err := s.Read(rctx, connectors.ReadRequest{})
 	if err != nil || len(p.Records) != 3 {
 		t.Fatalf("read after cancel: %v, %v", p, err)
 	}
