@@ -2,9 +2,10 @@ package exec_test
 
 // Tests of the protocol's edges, written to kill mutants the other tests let
 // through (hand mutation testing of exec.go). They run a fake plugin, a
-// shell script that answers "streams" and "close" itself and every other
-// call with the line in its FAKE_REPLY environment variable (@ID@ replaced by
-// the request's id), and copies each request to its standard error.
+// shell script that answers "streams" (or with FAKE_STREAMS) and "close"
+// itself and every other call with the line in its FAKE_REPLY environment
+// variable (@ID@ replaced by the request's id), then exits with status
+// FAKE_EXIT if that is set; it copies each request to its standard error.
 
 import (
 	"bytes"
@@ -27,14 +28,17 @@ while IFS= read -r line; do
   printf 'request %s\n' "$line" >&2
   id=${line#'{"id":'}; id=${id%%,*}
   case "$line" in
-  *'"method":"streams"'*) printf '{"id":%s,"result":{"streams":["s"]}}\n' "$id" ;;
+  *'"method":"streams"'*)
+    if [ -n "$FAKE_STREAMS" ]; then printf '%b\n' "$FAKE_STREAMS" | sed "s/@ID@/$id/g"
+    else printf '{"id":%s,"result":{"streams":["s"]}}\n' "$id"; fi ;;
   *'"method":"close"'*)
     case "$FAKE_CLOSE" in
     exit) exit 0 ;;
     hang) printf '{"id":%s,"result":null}\n' "$id"; exec sleep 60 ;;
     *) printf '{"id":%s,"result":null}\n' "$id" ;;
     esac ;;
-  *) printf '%b\n' "$FAKE_REPLY" | sed "s/@ID@/$id/g" ;;
+  *) printf '%b\n' "$FAKE_REPLY" | sed "s/@ID@/$id/g"
+    if [ -n "$FAKE_EXIT" ]; then exit "$FAKE_EXIT"; fi ;;
   esac
 done
 `
@@ -242,5 +246,44 @@ func TestEnvSecretWithoutResolver(t *testing.T) {
 	}})
 	if err == nil || !strings.Contains(err.Error(), "API_KEY") || !strings.Contains(err.Error(), "resolver") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestHandshakeErrorAndExitBetweenCalls: an error answer to the handshake
+// fails Stream and the next call starts the plugin again (it is not left
+// running without streams); a plugin that exits between calls fails the next
+// call with its exit status, and the one after starts it again.
+func TestHandshakeErrorAndExitBetweenCalls(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "fake.sh"), []byte(fakePlugin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c, err := connectors.Default.Open(ctx, "exec", connectors.OpenParams{Dir: dir, Config: map[string]any{
+		"command": []any{"./fake.sh"}, "env": map[string]any{"FAKE_STREAMS": `{"id":@ID@,"error":{"message":"bad credentials"}}`},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := 1; i <= 2; i++ {
+		if _, err := c.Stream(ctx, "s"); err == nil || !strings.Contains(err.Error(), "handshake") || !strings.Contains(err.Error(), "bad credentials") {
+			t.Errorf("stream %d: err = %v, want the handshake's error", i, err)
+		}
+		if n := c.(*exec.Conn).Starts(); n != i {
+			t.Errorf("after stream %d: starts = %d", i, n)
+		}
+	}
+
+	ec, s, _ := openFake(t, map[string]any{"FAKE_REPLY": `{"id":@ID@,"result":{"records":[]}}`, "FAKE_EXIT": "3"})
+	if _, err := s.Read(ctx, connectors.ReadRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // let it exit
+	if _, err := s.Read(ctx, connectors.ReadRequest{}); err == nil || !strings.Contains(err.Error(), "exit status 3") || !strings.Contains(err.Error(), "restarted") {
+		t.Errorf("call after the plugin exited: err = %v", err)
+	}
+	if _, err := s.Read(ctx, connectors.ReadRequest{}); err != nil || ec.Starts() != 2 {
+		t.Errorf("call after that: err = %v, starts = %d, want a new plugin", err, ec.Starts())
 	}
 }
