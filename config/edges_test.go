@@ -1,0 +1,56 @@
+package config_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kelompok/pipe/config"
+)
+
+const edgeConn = `package pipe
+connections: mem: {kind: "memory", streams: a: columns: {id: "uuid", n: "int"}}
+connections: tw: {kind: "twenty", url: "http://127.0.0.1:3000", apiKey: {env: "K"}, customFields: pets: {nick: "TEXT"}}
+`
+
+// TestLoadAcceptsEdges: constructs the loader's checks must let through.
+func TestLoadAcceptsEdges(t *testing.T) {
+	dir := writeDir(t, map[string]string{
+		"conn.cue": edgeConn,
+		// A dot file is not read, broken as it is.
+		".scratch.cue": "this is { not cue",
+		// The same pipeline's source written twice in one file is not a
+		// duplicate name; a for clause over a section is not a reference
+		// to the whole section; a custom Twenty object is a stream.
+		"p.cue": `package pipe
+pipelines: p: {source: "mem.a", sink: "tw.pets", push: {nick: "id"}}
+pipelines: p: source: "mem.a"
+pipelines: {for name, c in connections if name == "mem" {q: {source: "mem.a", sink: "tw.pets", push: {nick: "id"}}}}
+pipelines: p: tests: [{name: "one", input: {id: "x"}, expect: {nick: "x"}}, {name: "two", input: {id: "y"}, expect: {nick: "y"}}]
+`,
+	})
+	cfg, err := config.Load(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Pipelines["q"] == nil || cfg.Pipelines["p"] == nil {
+		t.Fatalf("pipelines = %v", cfg.PipelineNames())
+	}
+	if s, ok := cfg.Stream(cfg.Pipelines["p"].Sink); !ok || !s.HasPath("nick") {
+		t.Errorf("custom Twenty object pets: %v %+v", ok, s)
+	}
+	tests := cfg.Pipelines["p"].Tests
+	if len(tests) != 2 || tests[0].Pos.Line != 5 || tests[1].Pos.Line != 5 || tests[0].Pos.Column >= tests[1].Pos.Column {
+		t.Errorf("test positions = %+v, want each test's own place on line 5", tests)
+	}
+}
+
+func TestLoadNotADirectory(t *testing.T) {
+	_, err := config.Load(context.Background(), filepath.Join("testdata", "bad", "no_connections", "p.cue"))
+	var errs config.Errors
+	if !errors.As(err, &errs) || len(errs) != 1 || !strings.HasPrefix(errs[0].Msg, "not a directory") {
+		t.Fatalf("err = %v, want not a directory", err)
+	}
+}
