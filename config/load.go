@@ -115,10 +115,13 @@ func (l *loader) load(ctx context.Context) (*Config, error) {
 	if inst.Err != nil {
 		l.addCUEError(inst.Err)
 	}
-	l.checkDuplicates()
 	if len(l.errs) > 0 {
 		return nil, sortErrors(l.errs)
 	}
+	// A name declared in two files is reported, and the rest of the
+	// configuration is still checked (every problem at once); the CUE
+	// errors the duplicate itself causes are suppressed.
+	l.checkDuplicates()
 
 	cctx := cuecontext.New()
 	v := cctx.BuildInstance(inst)
