@@ -55,6 +55,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Lock", s.lock)
 	t.Run("LockTakeover", s.lockTakeover)
 	t.Run("LockBreak", s.lockBreak)
+	t.Run("LostLockIsNotKeptAlive", s.lostLockIsNotKeptAlive)
 	t.Run("ConcurrentCommit", s.concurrentCommit)
 }
 
@@ -801,6 +802,43 @@ func (s suite) lockBreak(t *testing.T) {
 	}
 	if err := release(ctx); err != nil {
 		t.Fatalf("release: %v", err)
+	}
+}
+
+// lostLockIsNotKeptAlive: a holder whose lock was taken over keeps
+// refreshing only its own token, so the new holder's lease lapses on its
+// own schedule (here the new holder dies at once and never refreshes) and a
+// third process gets the lock after the ttl.
+func (s suite) lostLockIsNotKeptAlive(t *testing.T) {
+	loc := s.h.NewDatabase(t)
+	a, b, c := s.open(t, loc), s.open(t, loc), s.open(t, loc)
+	ctx := t.Context()
+	const ttl = 300 * time.Millisecond
+	release, err := a.Lock(ctx, "members", "a", ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := c.LockBreak(ctx, "members", "a"); !ok || err != nil {
+		t.Fatalf("LockBreak = %v, %v", ok, err)
+	}
+	if _, err := b.Lock(ctx, "members", "b", ttl); err != nil {
+		t.Fatalf("Lock after the break: %v", err)
+	}
+	_ = b.Close() // b dies holding it
+	deadline := time.Now().Add(10 * ttl)
+	for {
+		rel, err := c.Lock(ctx, "members", "c", ttl)
+		if err == nil {
+			_ = rel(ctx)
+			break
+		}
+		if !errors.Is(err, state.ErrLocked) || time.Now().After(deadline) {
+			t.Fatalf("the taken-over lock is still held %v after its ttl (%v): the old holder's refreshes keep it alive", 10*ttl, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := release(ctx); !errors.Is(err, state.ErrLockLost) {
+		t.Errorf("release by the old holder = %v, want ErrLockLost", err)
 	}
 }
 
