@@ -491,7 +491,9 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 
 	// A field the from side would still hold differently after its write
 	// is one no pull carries back (a push-only field, or a pipeline without
-	// a pull). When the to side changed it, the policy decides between the
+	// a pull). Changed on the from side only, it is written to the to side
+	// (even when the to side won the record: it has no change of its own
+	// there). When the to side changed it, the policy decides between the
 	// two values: when the from side wins, its value is written to the to
 	// side; when the to side wins, its value stays there. Either way the
 	// link's base keeps the from side's value for it, so that later runs
@@ -516,8 +518,6 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 			kept = append(kept, p)
 			continue
 		}
-		// Changed on the from side only: the to side has no change of its
-		// own to keep, whichever side won the record.
 		if !ct[p] || r.unpulledWinner(F, T, it.take) == r.from {
 			merged[p], fromWins[p] = fv, true
 			unpulled = append(unpulled, p)
