@@ -130,8 +130,10 @@ func literalOffset(lit *ast.BasicLit, line, col int) token.Pos {
 	multi := strings.HasPrefix(rest, `"""`) || strings.HasPrefix(rest, `'''`)
 	base := lit.ValuePos
 	if !multi {
+		// One line in the file, but the value may hold \n escapes: the
+		// position's line starts after the (line-1)-th of them.
 		content := rest[1:]
-		return base.Add(hashes + 1 + rawRunes(content, col, hashes))
+		return base.Add(hashes + 1 + rawRunes(content, lineStart(content, line, hashes)+col, hashes))
 	}
 	// Multi-line: content starts on the next line; each line carries the
 	// closing delimiter's indentation.
@@ -151,6 +153,23 @@ func literalOffset(lit *ast.BasicLit, line, col int) token.Pos {
 		indent = len(target)
 	}
 	return base.Add(off + indent + rawRunes(target[indent:], col, hashes))
+}
+
+// lineStart returns how many decoded runes of raw (a single-line literal's
+// content) come before the start of its 1-based line, lines being separated
+// by \n escapes.
+func lineStart(raw string, line, hashes int) int {
+	esc := `\` + strings.Repeat("#", hashes)
+	k := 0
+	for i, seen := 0, 1; seen < line && i < len(raw); k++ {
+		if strings.HasPrefix(raw[i:], esc) && i+len(esc) < len(raw) {
+			if raw[i+len(esc)] == 'n' {
+				seen++
+			}
+		}
+		i += rawRunes(raw[i:], 1, hashes)
+	}
+	return k
 }
 
 // rawRunes returns the byte length of the raw text that decodes to the

@@ -78,6 +78,11 @@ func TestLiteralOffset(t *testing.T) {
 		{"two hashes, one-hash escape is literal", `x: ##"\#n@"##`, 1, 3},
 		{"two hashes, escape", `x: ##"\#n\##t@"##`, 1, 4},
 		{"two hashes, U escape", `x: ##"\##U0001F600@"##`, 1, 1},
+		// A single-line literal whose value has several lines (\n escapes).
+		{"n escape, second line", `x: "a\n+ @"`, 2, 2},
+		{"n escapes, third line", `x: "a\nbc\n\u00e9@"`, 3, 1},
+		{"raw n escape, second line", `x: #"a\#nb@"#`, 2, 1},
+		{"raw bare n is not a line break", `x: #"a\nb@"#`, 1, 4},
 		// Multi-line: line 1 is the first content line; the closing
 		// delimiter's indentation is not part of the value.
 		{"multi first line", "x: \"\"\"\n\t\ta@\n\t\t\"\"\"", 1, 1},
