@@ -193,7 +193,8 @@ type Conflict struct {
 	// schema).
 	Fallback string `json:"fallback,omitempty"`
 	// Owner maps a field path (of the compared side, see docs) to the side
-	// that always wins it: "source" or "sink".
+	// that always wins it: "source" or "sink". A composite field's path
+	// stands for all its parts.
 	Owner map[string]string `json:"owner,omitempty"`
 }
 
