@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -308,64 +309,27 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 	}
 	held := false
 	if len(conflicts) > 0 {
-		var S, K *connectors.Record = F, T
-		if r.from == config.SideSink {
-			S, K = T, F
-		}
-		take := it.take
-		policy := r.p.Conflict.Policy
-		recordWinner := ""
-		switch policy {
-		case config.ConflictNewest:
-			recordWinner = winnerNewest(S, K)
-		case config.ConflictManual:
-			recordWinner = take
-		case config.ConflictMerge:
-			for _, p := range conflicts {
-				side := take
-				if side == "" {
-					switch r.p.Conflict.Fallback {
-					case "newest":
-						side = winnerNewest(S, K)
-					case config.SideSink:
-						side = config.SideSink
-					case config.SideSource:
-						side = config.SideSource
-					default: // "manual", and "" (the schema's default is manual)
-					}
-				}
-				if side == "" {
-					held = true
-					break
-				}
-				if side == r.from {
+		winner := r.policySide(F, T, it.take)
+		switch {
+		case winner == "":
+			held = true
+		case r.p.Conflict.Policy == config.ConflictMerge:
+			// Field by field: only the fields changed on both sides.
+			if winner == r.from {
+				for _, p := range conflicts {
 					merged[p], fromWins[p] = fromVals[p], true
 				}
 			}
-		default: // source_of_truth
-			recordWinner = r.p.Conflict.Side
-			if take != "" {
-				recordWinner = take
-			}
-			if recordWinner == "" {
-				recordWinner = config.SideSource
-			}
-		}
-		if policy != config.ConflictMerge {
-			switch recordWinner {
-			case "":
-				held = true
-			case r.from:
-				for p, v := range fromVals {
-					if owner[p] == "" && !fill[p] {
-						merged[p], fromWins[p] = v, true
-					}
+		case winner == r.from:
+			// The record level: the winner's whole compared record.
+			for p, v := range fromVals {
+				if owner[p] == "" && !fill[p] {
+					merged[p], fromWins[p] = v, true
 				}
-			default:
-				for p := range fromWins {
-					if fill[p] {
-						continue
-					}
+			}
+		default:
+			for p := range fromWins {
+				if !fill[p] {
 					merged[p] = toVals[p]
 					delete(fromWins, p)
 				}
@@ -655,12 +619,13 @@ const (
 	keptThere     = "; the value stays where it is, as the conflict policy decides"
 )
 
-// unpulledWinner is the side whose value a field takes when the from side
-// cannot be given the to side's value: the side the conflict policy makes
-// win (a manual decision when there is one); under manual, or merge with a
-// manual fallback, the to side keeps its value (nothing is overwritten
-// without a decision).
-func (r *runner) unpulledWinner(F, T *connectors.Record, take string) string {
+// policySide is the side the conflict policy makes win a field changed on
+// both sides of the pair (F and T: the from and to records): a manual
+// decision (take) when there is one; source_of_truth's side (the source by
+// default); the newer record under newest; merge's fallback (source, sink
+// or newest). It is "" when the pair waits for a decision (manual, or
+// merge with a manual fallback).
+func (r *runner) policySide(F, T *connectors.Record, take string) string {
 	if take != "" {
 		return take
 	}
@@ -672,21 +637,26 @@ func (r *runner) unpulledWinner(F, T *connectors.Record, take string) string {
 	switch c.Policy {
 	case config.ConflictNewest:
 		return winnerNewest(S, K)
+	case config.ConflictManual:
+		return ""
 	case config.ConflictMerge:
 		switch c.Fallback {
-		case "newest":
+		case config.ConflictNewest:
 			return winnerNewest(S, K)
 		case config.SideSource, config.SideSink:
 			return c.Fallback
 		}
-		return r.to
-	case config.ConflictManual:
-		return r.to
+		return "" // manual, and unset (the schema's default is manual)
 	}
-	if c.Side == "" {
-		return config.SideSource
-	}
-	return c.Side
+	return cmp.Or(c.Side, config.SideSource) // source_of_truth
+}
+
+// unpulledWinner is the side whose value a field no pull carries back
+// takes when the to side changed it: policySide's, except that where the
+// policy would wait for a decision the to side keeps its value (nothing is
+// overwritten without one).
+func (r *runner) unpulledWinner(F, T *connectors.Record, take string) string {
+	return cmp.Or(r.policySide(F, T, take), r.to)
 }
 
 // equal is mapping.Equal with a fast path for the common case of two equal
