@@ -221,10 +221,14 @@ type Batch struct {
 	ConflictsApplied []int64
 }
 
+// DefaultRunLimit is the number of runs RunList returns when
+// RunListParams.Limit is 0.
+const DefaultRunLimit = 50
+
 // RunListParams filters RunList.
 type RunListParams struct {
 	Pipeline string // "" for all
-	Limit    int    // 0 for a default of 50
+	Limit    int    // 0 for DefaultRunLimit
 }
 
 // Store keeps pipe's durable state. Implementations are safe for concurrent

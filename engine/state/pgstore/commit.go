@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/kelompok/pipe/engine/state"
-	"github.com/kelompok/pipe/engine/state/internal/storeutil"
+	"github.com/kelompok/pipe/engine/state/internal/column"
 )
 
 // Commit implements state.Store: everything in b is applied in one
@@ -32,7 +32,7 @@ func pipelineOr(p, batch string) string {
 }
 
 func commit(ctx context.Context, tx pgx.Tx, b state.Batch) error {
-	now := storeutil.Now()
+	now := column.Now()
 	var first int64
 	if len(b.Audit) > 0 {
 		// Reserve sequence numbers on the run row; this also orders
@@ -61,7 +61,7 @@ func commit(ctx context.Context, tx pgx.Tx, b state.Batch) error {
 		cols := make([][]string, 6)
 		updated := make([]time.Time, len(links))
 		for i, l := range links {
-			base, err := storeutil.JSON(l.Base)
+			base, err := column.JSON(l.Base)
 			if err != nil {
 				return err
 			}
@@ -82,7 +82,7 @@ func commit(ctx context.Context, tx pgx.Tx, b state.Batch) error {
 		seqs, ats := make([]int64, n), make([]time.Time, n)
 		cols := make([][]string, 6)
 		for i, a := range b.Audit {
-			diff, err := storeutil.JSON(a.Diff)
+			diff, err := column.JSON(a.Diff)
 			if err != nil {
 				return err
 			}
@@ -110,7 +110,7 @@ func commit(ctx context.Context, tx pgx.Tx, b state.Batch) error {
 		p := b.Cursors[side]
 		q.Queue(`INSERT INTO cursors (pipeline, side, updated_at, id) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (pipeline, side) DO UPDATE SET updated_at = excluded.updated_at, id = excluded.id`,
-			b.Pipeline, side, storeutil.PositionTime(p), p.ID)
+			b.Pipeline, side, column.PositionTime(p), p.ID)
 	}
 	for _, in := range b.IntentsDone {
 		q.Queue(`DELETE FROM intents WHERE pipeline = $1 AND side = $2 AND key = $3`, pipelineOr(in.Pipeline, b.Pipeline), in.Side, in.Key)
@@ -134,9 +134,9 @@ func commit(ctx context.Context, tx pgx.Tx, b state.Batch) error {
 		q.Queue(`DELETE FROM rejects WHERE pipeline = $1 AND side = $2 AND key = $3`, pipelineOr(r.Pipeline, b.Pipeline), r.Side, r.Key)
 	}
 	for _, c := range b.Conflicts {
-		fields, err1 := storeutil.JSON(c.Fields)
-		src, err2 := storeutil.JSON(c.Source)
-		sink, err3 := storeutil.JSON(c.Sink)
+		fields, err1 := column.JSON(c.Fields)
+		src, err2 := column.JSON(c.Source)
+		sink, err3 := column.JSON(c.Sink)
 		if err := errors.Join(err1, err2, err3); err != nil {
 			return err
 		}

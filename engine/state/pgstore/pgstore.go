@@ -24,7 +24,8 @@ import (
 
 	"github.com/kelompok/pipe/connectors"
 	"github.com/kelompok/pipe/engine/state"
-	"github.com/kelompok/pipe/engine/state/internal/storeutil"
+	"github.com/kelompok/pipe/engine/state/internal/column"
+	"github.com/kelompok/pipe/engine/state/internal/lease"
 )
 
 //go:embed migrations/*.sql
@@ -35,7 +36,7 @@ var migrations embed.FS
 type Store struct {
 	pool  *pgxpool.Pool
 	where string // the URL without its password, for messages
-	beats storeutil.Heartbeats
+	beats lease.Heartbeats
 }
 
 var _ state.Store = (*Store)(nil)
@@ -110,7 +111,7 @@ func (s *Store) errf(format string, args ...any) error {
 	return fmt.Errorf("postgres state store: "+format, args...)
 }
 
-func ts(t time.Time) time.Time { return storeutil.Norm(t) }
+func ts(t time.Time) time.Time { return column.Norm(t) }
 
 func utcPtr(t *time.Time) *time.Time {
 	if t == nil {
@@ -125,7 +126,7 @@ func (s *Store) Lock(ctx context.Context, pipeline, owner string, ttl time.Durat
 	if ttl <= 0 {
 		return nil, s.errf("lock %q: ttl must be positive, got %v", pipeline, ttl)
 	}
-	token := storeutil.Token()
+	token := lease.Token()
 	micros := ttl.Microseconds()
 	var tok string
 	err := s.pool.QueryRow(ctx, `
@@ -179,7 +180,7 @@ func (s *Store) LockBreak(ctx context.Context, pipeline, holder string) (bool, e
 
 // RunCreate implements state.Store.
 func (s *Store) RunCreate(ctx context.Context, run state.Run) (int64, error) {
-	counts, err := storeutil.JSON(run.Counts)
+	counts, err := column.JSON(run.Counts)
 	if err != nil {
 		return 0, err
 	}
@@ -199,11 +200,11 @@ func (s *Store) RunCreate(ctx context.Context, run state.Run) (int64, error) {
 
 // RunFinish implements state.Store.
 func (s *Store) RunFinish(ctx context.Context, run state.Run) error {
-	counts, err := storeutil.JSON(run.Counts)
+	counts, err := column.JSON(run.Counts)
 	if err != nil {
 		return err
 	}
-	finished := storeutil.Now()
+	finished := column.Now()
 	if run.FinishedAt != nil {
 		finished = ts(*run.FinishedAt)
 	}
@@ -228,7 +229,7 @@ func scanRun(row pgx.Row) (state.Run, error) {
 	}
 	r.StartedAt = r.StartedAt.UTC()
 	r.FinishedAt = utcPtr(r.FinishedAt)
-	return r, storeutil.Decode(counts, &r.Counts)
+	return r, column.Decode(counts, &r.Counts)
 }
 
 // RunGet implements state.Store.
@@ -268,7 +269,7 @@ func collect[T any](ctx context.Context, s *Store, what string, scan func(pgx.Ro
 func (s *Store) RunList(ctx context.Context, p state.RunListParams) ([]state.Run, error) {
 	limit := p.Limit
 	if limit <= 0 {
-		limit = storeutil.DefaultRunLimit
+		limit = state.DefaultRunLimit
 	}
 	return collect(ctx, s, "list runs", scanRun,
 		`SELECT `+runColumns+` FROM runs WHERE $1::text = '' OR pipeline = $1 ORDER BY id DESC LIMIT $2`, p.Pipeline, limit)
@@ -283,7 +284,7 @@ func (s *Store) AuditList(ctx context.Context, runID int64) ([]state.AuditEntry,
 			return a, err
 		}
 		a.At = a.At.UTC()
-		return a, storeutil.Decode(diff, &a.Diff)
+		return a, column.Decode(diff, &a.Diff)
 	}, `SELECT run_id, seq, at, source_key, sink_key, direction, action, diff::text, reason
 		FROM audit WHERE run_id = $1 ORDER BY seq`, runID)
 }
@@ -297,7 +298,7 @@ func scanLink(row pgx.Row) (state.Link, error) {
 		return l, err
 	}
 	l.UpdatedAt = l.UpdatedAt.UTC()
-	return l, storeutil.Decode(base, &l.Base)
+	return l, column.Decode(base, &l.Base)
 }
 
 func (s *Store) linksBy(ctx context.Context, pipeline, column string, keys []string) (map[string]state.Link, error) {
@@ -373,7 +374,7 @@ func (s *Store) Cursor(ctx context.Context, pipeline, side string) (connectors.P
 	if err != nil {
 		return connectors.Position{}, s.errf("cursor of %q %s: %w", pipeline, side, err)
 	}
-	return storeutil.ParsePosition(t, id)
+	return column.ParsePosition(t, id)
 }
 
 // CursorReset implements state.Store.
@@ -435,7 +436,7 @@ func scanConflict(row pgx.Row) (state.Conflict, error) {
 	}
 	c.CreatedAt = c.CreatedAt.UTC()
 	c.ResolvedAt, c.AppliedAt = utcPtr(c.ResolvedAt), utcPtr(c.AppliedAt)
-	return c, errors.Join(storeutil.Decode(fields, &c.Fields), storeutil.Decode(src, &c.Source), storeutil.Decode(sink, &c.Sink))
+	return c, errors.Join(column.Decode(fields, &c.Fields), column.Decode(src, &c.Source), column.Decode(sink, &c.Sink))
 }
 
 // Conflicts implements state.Store, in id order.
@@ -462,7 +463,7 @@ func (s *Store) ConflictResolve(ctx context.Context, id int64, take string) erro
 		return fmt.Errorf("resolve conflict %d: take must be %q or %q, got %q", id, state.TakeSource, state.TakeSink, take)
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE conflicts SET resolution = $2, resolved_at = $3 WHERE id = $1 AND resolution = ''`,
-		id, take, storeutil.Now())
+		id, take, column.Now())
 	if err != nil {
 		return s.errf("resolve conflict %d: %w", id, err)
 	}

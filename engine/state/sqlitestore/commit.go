@@ -11,7 +11,7 @@ import (
 	"sync"
 
 	"github.com/kelompok/pipe/engine/state"
-	"github.com/kelompok/pipe/engine/state/internal/storeutil"
+	"github.com/kelompok/pipe/engine/state/internal/column"
 )
 
 // Commit implements state.Store: everything in b is applied in one
@@ -159,7 +159,7 @@ func (c *stmtCache) close() error {
 }
 
 func commit(ctx context.Context, tx *sql.Tx, stmts *stmtCache, b state.Batch) error {
-	now := storeutil.Now()
+	now := column.Now()
 	if err := exec(ctx, tx, `DELETE FROM links WHERE pipeline = ? AND source_key = ?`, len(b.Unlink), func(i int) ([]any, error) {
 		return []any{b.Pipeline, b.Unlink[i]}, nil
 	}); err != nil {
@@ -171,7 +171,7 @@ func commit(ctx context.Context, tx *sql.Tx, stmts *stmtCache, b state.Batch) er
 			source_hash = excluded.source_hash, sink_hash = excluded.sink_hash, updated_at = excluded.updated_at`,
 		7, len(b.Links), func(i int) ([]any, error) {
 			l := b.Links[i]
-			base, err := storeutil.JSON(l.Base)
+			base, err := column.JSON(l.Base)
 			if err != nil {
 				return nil, err
 			}
@@ -196,13 +196,13 @@ func commit(ctx context.Context, tx *sql.Tx, stmts *stmtCache, b state.Batch) er
 			INSERT INTO audit (run_id, seq, at, source_key, sink_key, direction, action, diff, reason) VALUES `, ``,
 			9, len(b.Audit), func(i int) ([]any, error) {
 				a := b.Audit[i]
-				diff, err := storeutil.JSON(a.Diff)
+				diff, err := column.JSON(a.Diff)
 				if err != nil {
 					return nil, err
 				}
 				at := now
 				if !a.At.IsZero() {
-					at = storeutil.Norm(a.At)
+					at = column.Norm(a.At)
 				}
 				return []any{b.RunID, first + int64(i), at.UnixMicro(), a.SourceKey, a.SinkKey, a.Direction, a.Action, diff, a.Reason}, nil
 			}); err != nil {
@@ -219,7 +219,7 @@ func commit(ctx context.Context, tx *sql.Tx, stmts *stmtCache, b state.Batch) er
 		ON CONFLICT (pipeline, side) DO UPDATE SET updated_at = excluded.updated_at, id = excluded.id`,
 		len(sides), func(i int) ([]any, error) {
 			p := b.Cursors[sides[i]]
-			return []any{b.Pipeline, sides[i], storeutil.PositionTime(p), p.ID}, nil
+			return []any{b.Pipeline, sides[i], column.PositionTime(p), p.ID}, nil
 		}); err != nil {
 		return fmt.Errorf("cursor: %w", err)
 	}
@@ -239,7 +239,7 @@ func commit(ctx context.Context, tx *sql.Tx, stmts *stmtCache, b state.Batch) er
 			}
 			at := now
 			if !r.LastAt.IsZero() {
-				at = storeutil.Norm(r.LastAt)
+				at = column.Norm(r.LastAt)
 			}
 			return []any{pipelineOr(r.Pipeline, b.Pipeline), r.Side, r.Key, r.Reason, at.UnixMicro(), at.UnixMicro(), runID}, nil
 		}); err != nil {
@@ -258,9 +258,9 @@ func commit(ctx context.Context, tx *sql.Tx, stmts *stmtCache, b state.Batch) er
 			fields = excluded.fields, source = excluded.source, sink = excluded.sink`,
 		len(b.Conflicts), func(i int) ([]any, error) {
 			c := b.Conflicts[i]
-			fields, err1 := storeutil.JSON(c.Fields)
-			src, err2 := storeutil.JSON(c.Source)
-			sink, err3 := storeutil.JSON(c.Sink)
+			fields, err1 := column.JSON(c.Fields)
+			src, err2 := column.JSON(c.Source)
+			sink, err3 := column.JSON(c.Sink)
 			if err := errors.Join(err1, err2, err3); err != nil {
 				return nil, err
 			}

@@ -32,7 +32,8 @@ import (
 
 	"github.com/kelompok/pipe/connectors"
 	"github.com/kelompok/pipe/engine/state"
-	"github.com/kelompok/pipe/engine/state/internal/storeutil"
+	"github.com/kelompok/pipe/engine/state/internal/column"
+	"github.com/kelompok/pipe/engine/state/internal/lease"
 	"github.com/kelompok/pipe/internal/jsonappend"
 )
 
@@ -48,7 +49,7 @@ type Store struct {
 	path  string
 	w     *sql.DB // exactly one connection: the writer
 	r     *sql.DB // readers
-	beats storeutil.Heartbeats
+	beats lease.Heartbeats
 	stmts stmtCache // on w
 }
 
@@ -184,7 +185,7 @@ func (s *Store) write(ctx context.Context, what string, fn func(tx *sql.Tx) erro
 	return nil
 }
 
-func micro(t time.Time) int64 { return storeutil.Norm(t).UnixMicro() }
+func micro(t time.Time) int64 { return column.Norm(t).UnixMicro() }
 
 func fromMicro(v int64) time.Time { return time.UnixMicro(v).UTC() }
 
@@ -201,12 +202,12 @@ func (s *Store) Lock(ctx context.Context, pipeline, owner string, ttl time.Durat
 	if ttl <= 0 {
 		return nil, fmt.Errorf("sqlite state store: lock %q: ttl must be positive, got %v", pipeline, ttl)
 	}
-	token := storeutil.Token()
+	token := lease.Token()
 	var got bool
 	var holder string
 	var until int64
 	err := s.write(ctx, "lock pipeline "+pipeline, func(tx *sql.Tx) error {
-		now := storeutil.Now()
+		now := column.Now()
 		var tok string
 		err := tx.QueryRowContext(ctx, `
 			INSERT INTO locks (pipeline, owner, token, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?)
@@ -233,7 +234,7 @@ func (s *Store) Lock(ctx context.Context, pipeline, owner string, ttl time.Durat
 	}
 	stop := s.beats.Start(ttl, func(ctx context.Context) error {
 		_, err := s.w.ExecContext(ctx, `UPDATE locks SET expires_at = ? WHERE pipeline = ? AND token = ?`,
-			storeutil.Now().Add(ttl).UnixMicro(), pipeline, token)
+			column.Now().Add(ttl).UnixMicro(), pipeline, token)
 		return err
 	})
 	var released atomic.Bool
@@ -272,7 +273,7 @@ func (s *Store) LockBreak(ctx context.Context, pipeline, holder string) (bool, e
 
 // RunCreate implements state.Store.
 func (s *Store) RunCreate(ctx context.Context, run state.Run) (int64, error) {
-	counts, err := storeutil.JSON(run.Counts)
+	counts, err := column.JSON(run.Counts)
 	if err != nil {
 		return 0, err
 	}
@@ -291,13 +292,13 @@ func (s *Store) RunCreate(ctx context.Context, run state.Run) (int64, error) {
 
 // RunFinish implements state.Store.
 func (s *Store) RunFinish(ctx context.Context, run state.Run) error {
-	counts, err := storeutil.JSON(run.Counts)
+	counts, err := column.JSON(run.Counts)
 	if err != nil {
 		return err
 	}
-	finished := storeutil.Now()
+	finished := column.Now()
 	if run.FinishedAt != nil {
-		finished = storeutil.Norm(*run.FinishedAt)
+		finished = column.Norm(*run.FinishedAt)
 	}
 	return s.write(ctx, fmt.Sprintf("finish run %d", run.ID), func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?`,
@@ -324,7 +325,7 @@ func scanRun(row interface{ Scan(...any) error }) (state.Run, error) {
 	}
 	r.StartedAt = fromMicro(started)
 	r.FinishedAt = fromMicroPtr(finished)
-	return r, storeutil.Decode(counts, &r.Counts)
+	return r, column.Decode(counts, &r.Counts)
 }
 
 // RunGet implements state.Store.
@@ -343,7 +344,7 @@ func (s *Store) RunGet(ctx context.Context, id int64) (state.Run, error) {
 func (s *Store) RunList(ctx context.Context, p state.RunListParams) ([]state.Run, error) {
 	limit := p.Limit
 	if limit <= 0 {
-		limit = storeutil.DefaultRunLimit
+		limit = state.DefaultRunLimit
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+runColumns+` FROM runs WHERE ? = '' OR pipeline = ? ORDER BY id DESC LIMIT ?`,
 		p.Pipeline, p.Pipeline, limit)
@@ -380,7 +381,7 @@ func (s *Store) AuditList(ctx context.Context, runID int64) ([]state.AuditEntry,
 			return nil, fmt.Errorf("sqlite state store: audit of run %d: %w", runID, err)
 		}
 		a.At = fromMicro(at)
-		if err := storeutil.Decode(diff, &a.Diff); err != nil {
+		if err := column.Decode(diff, &a.Diff); err != nil {
 			return nil, err
 		}
 		out = append(out, a)
@@ -398,7 +399,7 @@ func scanLink(row interface{ Scan(...any) error }) (state.Link, error) {
 		return l, err
 	}
 	l.UpdatedAt = fromMicro(updated)
-	return l, storeutil.Decode(base, &l.Base)
+	return l, column.Decode(base, &l.Base)
 }
 
 // maxParams bounds the keys of one IN (...) query, under SQLite's limit on
@@ -521,7 +522,7 @@ func (s *Store) Cursor(ctx context.Context, pipeline, side string) (connectors.P
 	if err != nil {
 		return connectors.Position{}, fmt.Errorf("sqlite state store: cursor of %q %s: %w", pipeline, side, err)
 	}
-	return storeutil.ParsePosition(t, id)
+	return column.ParsePosition(t, id)
 }
 
 // CursorReset implements state.Store.
@@ -800,7 +801,7 @@ func scanConflict(row interface{ Scan(...any) error }) (state.Conflict, error) {
 	}
 	c.CreatedAt = fromMicro(created)
 	c.ResolvedAt, c.AppliedAt = fromMicroPtr(resolved), fromMicroPtr(applied)
-	return c, errors.Join(storeutil.Decode(fields, &c.Fields), storeutil.Decode(src, &c.Source), storeutil.Decode(sink, &c.Sink))
+	return c, errors.Join(column.Decode(fields, &c.Fields), column.Decode(src, &c.Source), column.Decode(sink, &c.Sink))
 }
 
 // Conflicts implements state.Store, in id order.
@@ -851,7 +852,7 @@ func (s *Store) ConflictResolve(ctx context.Context, id int64, take string) erro
 		if current != "" {
 			return fmt.Errorf("conflict %d (took %s): %w", id, current, state.ErrAlreadyResolved)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE conflicts SET resolution = ?, resolved_at = ? WHERE id = ?`, take, storeutil.Now().UnixMicro(), id)
+		_, err = tx.ExecContext(ctx, `UPDATE conflicts SET resolution = ?, resolved_at = ? WHERE id = ?`, take, column.Now().UnixMicro(), id)
 		return err
 	})
 }

@@ -1,12 +1,9 @@
-// Package storeutil holds what the SQLite and PostgreSQL state stores share:
-// encoding of JSON columns and cursor positions, defaults, and the
-// background refresh of held pipeline locks.
-package storeutil
+// Package column encodes values the way both state stores keep them in
+// their columns: JSON documents, times at microsecond precision, and cursor
+// positions kept exactly.
+package column
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -14,9 +11,6 @@ import (
 
 	"github.com/kelompok/pipe/connectors"
 )
-
-// DefaultRunLimit is the number of runs RunList returns when no limit is set.
-const DefaultRunLimit = 50
 
 // Now returns the current time in UTC with microsecond precision, the
 // precision both stores keep.
@@ -88,85 +82,4 @@ func ParsePosition(t, id string) (connectors.Position, error) {
 	}
 	p.UpdatedAt = ts.UTC()
 	return p, nil
-}
-
-// Token returns a random lock token, unique to one acquisition.
-func Token() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// Heartbeats runs the refresh loops of held locks and stops them all on
-// Close.
-type Heartbeats struct {
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup
-	stops  map[*heartbeat]struct{}
-}
-
-type heartbeat struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-// Start calls refresh every ttl/3 (at least every 10ms) until the returned
-// stop function or Close is called. stop waits for the loop to end. A
-// refresh error does not end the loop: the lock simply lapses if refreshes
-// keep failing.
-func (h *Heartbeats) Start(ttl time.Duration, refresh func(ctx context.Context) error) (stop func()) {
-	every := ttl / 3
-	if every < 10*time.Millisecond {
-		every = 10 * time.Millisecond
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	hb := &heartbeat{cancel: cancel, done: make(chan struct{})}
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		cancel()
-		return func() {}
-	}
-	if h.stops == nil {
-		h.stops = map[*heartbeat]struct{}{}
-	}
-	h.stops[hb] = struct{}{}
-	h.wg.Add(1)
-	h.mu.Unlock()
-	go func() {
-		defer h.wg.Done()
-		defer close(hb.done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				rctx, rcancel := context.WithTimeout(ctx, every)
-				_ = refresh(rctx)
-				rcancel()
-			}
-		}
-	}()
-	return func() {
-		h.mu.Lock()
-		delete(h.stops, hb)
-		h.mu.Unlock()
-		hb.cancel()
-		<-hb.done
-	}
-}
-
-// Close stops every loop and waits for them.
-func (h *Heartbeats) Close() {
-	h.mu.Lock()
-	h.closed = true
-	for hb := range h.stops {
-		hb.cancel()
-	}
-	h.stops = nil
-	h.mu.Unlock()
-	h.wg.Wait()
 }

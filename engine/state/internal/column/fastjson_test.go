@@ -1,4 +1,4 @@
-package storeutil
+package column
 
 import (
 	"encoding/json"
