@@ -24,6 +24,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -154,6 +155,10 @@ type stream struct {
 	file   string
 	format string
 	cfg    StreamConfig
+
+	// fsync makes a file or directory durable: (*os.File).Sync, unless a
+	// test in this package sets it to watch or fail the syncs.
+	fsync func(*os.File) error
 
 	mu sync.Mutex
 	// cache of the parsed file, valid while size and mtime are unchanged.
@@ -505,17 +510,43 @@ func (s *stream) apply(ch connectors.Change, byID map[string]connectors.Record, 
 	return fields, nil
 }
 
-func (s *stream) appendRows(rows []map[string]any) error {
-	if dir := filepath.Dir(s.file); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
+// appendRows appends the rows and makes them durable: the file is synced, and
+// so is the directory of a file it created (and of each directory it
+// created). When anything fails, the file is cut back to its size before the
+// call, so that a failed write leaves no partial rows behind.
+func (s *stream) appendRows(rows []map[string]any) (err error) {
+	dir := filepath.Dir(s.file)
+	// The directories whose entries change: the file's, when the file is
+	// new, and the parent of each directory created for it.
+	var syncDirs []string
+	if _, err := os.Stat(s.file); errors.Is(err, fs.ErrNotExist) {
+		for d := dir; ; d = filepath.Dir(d) {
+			syncDirs = append(syncDirs, d)
+			if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
+				break
+			}
 		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
 	}
 	f, err := os.OpenFile(s.file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Truncate(st.Size())
+		}
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
 	w := bufio.NewWriter(f)
 	if s.format == CSV {
 		err = s.appendCSV(w, f, rows)
@@ -535,7 +566,36 @@ func (s *stream) appendRows(rows []map[string]any) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
+	if err := s.sync(f); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	for _, d := range syncDirs {
+		if err := s.syncDir(d); err != nil {
+			return fmt.Errorf("sync directory %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+func (s *stream) sync(f *os.File) error {
+	if s.fsync != nil {
+		return s.fsync(f)
+	}
 	return f.Sync()
+}
+
+// syncDir makes a directory's entries durable; Windows cannot sync a
+// directory (and does not need to).
+func (s *stream) syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return s.sync(d)
 }
 
 func (s *stream) appendCSV(w *bufio.Writer, f *os.File, rows []map[string]any) error {
