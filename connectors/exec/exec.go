@@ -323,8 +323,15 @@ func (c *Conn) roundTrip(ctx context.Context, method string, params any, result 
 		c.kill()
 		return fmt.Errorf("plugin %s: %s: %w (it will be restarted on the next call)", c.argv[0], method, err)
 	}
-	if _, err := p.stdin.Write(append(req, '\n')); err != nil {
-		return fail(c.exitReason(p, err))
+	// A plugin that does not read its input blocks the write once the pipe
+	// is full: when the context ends, closing stdin ends the write.
+	stop := context.AfterFunc(ctx, func() { _ = p.stdin.Close() })
+	_, werr := p.stdin.Write(append(req, '\n'))
+	if !stop() {
+		return fail(ctx.Err())
+	}
+	if werr != nil {
+		return fail(c.exitReason(p, werr))
 	}
 	var line []byte
 	select {
