@@ -81,7 +81,7 @@ Nothing is written to either system until the pipeline's next run, which
 applies the decision. --take is required.`,
 		Example: `  pipe conflicts resolve 7 --take sink
   pipe run members   # applies it`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg("conflict ID", "pipe conflicts resolve 7 --take sink", "list the open conflicts with pipe conflicts"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseID("conflict", args[0], "pipe conflicts")
 			if err != nil {

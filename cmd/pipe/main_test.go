@@ -209,6 +209,55 @@ func TestVersionAndCompletion(t *testing.T) {
 	if code, out, _ := run(t, "completion", "bash"); code != ExitOK || !strings.Contains(out, "bash completion") {
 		t.Errorf("completion bash: exit %d", code)
 	}
+	// an unsupported shell is an error naming the supported ones (cobra
+	// alone printed the help and exited 0)
+	code, out, errOut := run(t, "completion", "tcsh")
+	if code != ExitUsage || out != "" || !strings.Contains(errOut, `unsupported shell "tcsh"`) ||
+		!strings.Contains(errOut, "bash, fish, powershell, zsh") {
+		t.Errorf("completion tcsh: exit %d, want %d\nstdout: %s\nstderr: %s", code, ExitUsage, out, errOut)
+	}
+	if code, out, _ := run(t, "completion"); code != ExitOK || !strings.Contains(out, "bash") {
+		t.Errorf("completion: exit %d, want its help\n%s", code, out)
+	}
+}
+
+// TestMissingArgument: every command that takes a positional argument
+// says, when it is missing or doubled, what it needs with an example,
+// instead of cobra's "accepts 1 arg(s), received 0".
+func TestMissingArgument(t *testing.T) {
+	want := map[string]string{
+		"show":                 "show needs a pipeline name, e.g. pipe show members; list the pipelines with pipe list",
+		"runs show":            "runs show needs a run ID, e.g. pipe runs show 12; list runs with pipe runs",
+		"conflicts resolve":    "conflicts resolve needs a conflict ID, e.g. pipe conflicts resolve 7 --take sink",
+		"twenty fields ensure": "twenty fields ensure needs a connection name, e.g. pipe twenty fields ensure twenty",
+	}
+	// every command whose Use names a required argument (an upper-case word
+	// outside brackets) is listed above
+	required := regexp.MustCompile(`^[^\[]*\b[A-Z]+\b`)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		name := strings.TrimPrefix(c.CommandPath(), "pipe ")
+		if c.HasParent() && c.Runnable() && required.MatchString(strings.TrimPrefix(c.Use, c.Name())) {
+			if _, ok := want[name]; !ok {
+				t.Errorf("pipe %s takes an argument (%q) but is not in this test", name, c.Use)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRoot(&App{Stdout: io.Discard, Stderr: io.Discard}))
+	for name, msg := range want {
+		args := strings.Fields(name)
+		code, _, errOut := run(t, args...)
+		if code != ExitUsage || !strings.Contains(errOut, msg) || strings.Contains(errOut, "accepts") {
+			t.Errorf("pipe %s: exit %d, stderr:\n%s\nwant %d and %q", name, code, errOut, ExitUsage, msg)
+		}
+		code, _, errOut = run(t, append(args, "1", "2")...)
+		if code != ExitUsage || !strings.Contains(errOut, "takes one") || !strings.Contains(errOut, "got 2 (1 2)") {
+			t.Errorf("pipe %s 1 2: exit %d, stderr:\n%s", name, code, errOut)
+		}
+	}
 }
 
 func TestLogFormats(t *testing.T) {

@@ -183,10 +183,63 @@ answers 1 for an invalid configuration).`,
 	}
 	sort.Slice(subs, func(i, j int) bool { return subs[i].Name() < subs[j].Name() })
 	for _, c := range subs {
-		wrapArgs(c)
 		root.AddCommand(c)
 	}
+	fixCompletionCmd(root)
+	for _, c := range root.Commands() {
+		wrapArgs(c)
+	}
 	return root
+}
+
+// oneArg is the Args check of a command that takes exactly one positional
+// argument, a noun such as "run ID": a missing or extra argument is
+// answered with what is wanted, an example, and where to find the valid
+// values (see), e.g. "runs show needs a run ID, e.g. pipe runs show 12;
+// list runs with pipe runs".
+func oneArg(noun, example, see string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		name := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+		switch {
+		case len(args) == 0:
+			return fmt.Errorf("%s needs a %s, e.g. %s; %s", name, noun, example, see)
+		case len(args) > 1:
+			return fmt.Errorf("%s takes one %s, got %d (%s), e.g. %s", name, noun, len(args), strings.Join(args, " "), example)
+		}
+		return nil
+	}
+}
+
+// completionShells are the shells cobra's completion command writes
+// scripts for (its subcommands).
+func completionShells(completion *cobra.Command) []string {
+	var shells []string
+	for _, c := range completion.Commands() {
+		shells = append(shells, c.Name())
+	}
+	sort.Strings(shells)
+	return shells
+}
+
+// fixCompletionCmd adds cobra's completion command now (cobra would add
+// it when the command line runs) and makes an unknown shell an error that
+// names the supported ones: left alone, `pipe completion tcsh` printed the
+// help and exited 0.
+func fixCompletionCmd(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unsupported shell %q: pipe completion writes scripts for %s, e.g. pipe completion bash",
+					args[0], strings.Join(completionShells(cmd), ", "))
+			}
+			return nil
+		}
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
 }
 
 // wrapArgs makes argument validation errors usage errors, recursively.

@@ -85,7 +85,7 @@ records are counted, not audited, and a dry run's decisions are not kept
 (pipe run --dry-run -v prints them). ID is the first column of 'pipe runs'.`,
 		Example: `  pipe runs show 42
   pipe runs show 42 --output json`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg("run ID", "pipe runs show 12", "list runs with pipe runs"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err

@@ -21,7 +21,7 @@ appear as their references ({env: ...}, {file: ...}, {vault: ...}), never as
 values.`,
 		Example: `  pipe show members
   pipe show members | jq .pipeline.push`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg("pipeline name", "pipe show members", "list the pipelines with pipe list"),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 			if len(args) > 0 {
 				return nil, cobra.ShellCompDirectiveNoFileComp

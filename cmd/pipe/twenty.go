@@ -36,7 +36,7 @@ The command reads the workspace's metadata first, so running it again
 changes nothing. The API key needs permission to change the data model.`,
 		Example: `  pipe twenty fields ensure twenty --object people --name kelompokId --label "Kelompok ID"
   pipe twenty fields ensure twenty   # every customFields entry of the connection`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg("connection name", "pipe twenty fields ensure twenty", "give the name of a connection of kind twenty in the configuration"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (object == "") != (name == "") {
 				return usageError(errors.New("--object and --name go together (or give neither to ensure the declared customFields)"))
