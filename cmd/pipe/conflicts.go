@@ -32,13 +32,20 @@ same fields since the last sync. Decide with 'pipe conflicts resolve ID
   pipe conflicts resolve 7 --take sink`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return listState(cmd, app, output, "conflicts",
+			return listState(cmd, app, output, "conflicts", pipeline,
 				func(ctx context.Context, st state.Store) ([]state.Conflict, error) {
 					return st.Conflicts(ctx, pipeline, all)
 				},
 				func(w io.Writer, cs []state.Conflict) error {
 					if len(cs) == 0 {
-						fmt.Fprintln(w, "no open conflicts")
+						what := "no open conflicts"
+						if all {
+							what = "no conflicts"
+						}
+						if pipeline != "" {
+							what += fmt.Sprintf(" in pipeline %q", pipeline)
+						}
+						fmt.Fprintln(w, what)
 						return nil
 					}
 					for _, c := range cs {

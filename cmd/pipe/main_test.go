@@ -196,8 +196,8 @@ func TestShow(t *testing.T) {
 	if key, _ := got.Sink.Params["apiKey"].(map[string]any); key["env"] != "TWENTY_API_KEY" {
 		t.Errorf("apiKey shown as %#v, want the reference {env: TWENTY_API_KEY}", got.Sink.Params["apiKey"])
 	}
-	// an unknown pipeline is exit 2, as for run and test
-	if code, _, errOut := run(t, "show", "nope", "--config", dir); code != ExitUsage || !strings.Contains(errOut, "pipe list") {
+	// an unknown pipeline is exit 2, as for run and test (TestUnknownPipeline)
+	if code, _, errOut := run(t, "show", "nope", "--config", dir); code != ExitUsage || !strings.Contains(errOut, `unknown pipeline "nope": the configured ones are later, people`) {
 		t.Errorf("show nope: exit %d, want %d; stderr %s", code, ExitUsage, errOut)
 	}
 }

@@ -91,31 +91,44 @@ func openStore(ctx context.Context, app *App) (*config.Config, state.Store, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := storeopen.Open(ctx, cfg.State, cfg.Dir, resolverFor(cfg))
+	st, err := openStateStore(ctx, cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("opening the state store: %w", err)
-	}
-	if err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, nil, fmt.Errorf("migrating the state store: %w", err)
+		return nil, nil, err
 	}
 	return cfg, st, nil
 }
 
+// openStateStore opens (and migrates) the state store of a loaded
+// configuration.
+func openStateStore(ctx context.Context, cfg *config.Config) (state.Store, error) {
+	st, err := storeopen.Open(ctx, cfg.State, cfg.Dir, resolverFor(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("opening the state store: %w", err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrating the state store: %w", err)
+	}
+	return st, nil
+}
+
 // listState is the body of the listing state commands (runs, rejects,
-// conflicts): it checks --output, opens the store, lists what (named in
-// the error) and prints it as JSON (an empty list, never null) or with
-// text.
-func listState[T any](cmd *cobra.Command, app *App, output, what string,
+// conflicts): it checks --output, opens the store, checks the --pipeline
+// filter (pipeline, "" for none), lists what (named in the error) and
+// prints it as JSON (an empty list, never null) or with text.
+func listState[T any](cmd *cobra.Command, app *App, output, what, pipeline string,
 	list func(context.Context, state.Store) ([]T, error), text func(io.Writer, []T) error) error {
 	if err := checkOutput(output); err != nil {
 		return err
 	}
-	_, st, err := openStore(cmd.Context(), app)
+	cfg, st, err := openStore(cmd.Context(), app)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if err := checkHistoryPipeline(cmd.Context(), cfg, st, pipeline); err != nil {
+		return err
+	}
 	items, err := list(cmd.Context(), st)
 	if err != nil {
 		return fmt.Errorf("listing %s: %w", what, err)

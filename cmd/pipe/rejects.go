@@ -28,13 +28,17 @@ pipeline retries them; a record that then succeeds leaves the list.`,
   pipe rejects --pipeline members --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return listState(cmd, app, output, "rejects",
+			return listState(cmd, app, output, "rejects", pipeline,
 				func(ctx context.Context, st state.Store) ([]state.Reject, error) {
 					return st.Rejects(ctx, pipeline)
 				},
 				func(w io.Writer, rejects []state.Reject) error {
 					if len(rejects) == 0 {
-						fmt.Fprintln(w, "no rejected records")
+						if pipeline != "" {
+							fmt.Fprintf(w, "no rejected records of pipeline %q\n", pipeline)
+						} else {
+							fmt.Fprintln(w, "no rejected records")
+						}
 						return nil
 					}
 					tw := newTable(w)

@@ -320,7 +320,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		// the command line was fine when the configuration is what is wrong:
 		// its errors already say where and what to do
-		if code == ExitUsage && cmd != nil && !isCfg {
+		// nor when a pipeline name is unknown: the message lists the names
+		var unknown *unknownPipelineError
+		if code == ExitUsage && cmd != nil && !isCfg && !errors.As(err, &unknown) {
 			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		}
 	}

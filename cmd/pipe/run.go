@@ -71,7 +71,14 @@ configuration error (invalid config, unknown pipeline, dependency cycle).`,
 				return usageError(fmt.Errorf("--limit %d: want 0 (no limit) or more", limit))
 			}
 			ctx := cmd.Context()
-			cfg, st, err := openStore(ctx, app)
+			cfg, err := loadConfig(ctx, app)
+			if err != nil {
+				return err
+			}
+			if err := checkPipelines(cfg, args); err != nil {
+				return err
+			}
+			st, err := openStateStore(ctx, cfg)
 			if err != nil {
 				return err
 			}

@@ -1,16 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kelompok/pipe/connectors"
 	"github.com/kelompok/pipe/connectors/memory"
 	"github.com/kelompok/pipe/engine"
+	"github.com/kelompok/pipe/engine/state"
+	"github.com/kelompok/pipe/engine/state/sqlitestore"
 )
 
 // writeRunConfig writes a configuration with two memory connections,
@@ -162,5 +166,66 @@ func TestRunsEmptyAndLimit(t *testing.T) {
 		if code, _, errOut := run(t, "runs", "--limit", n, "--config", dir); code != ExitUsage || !strings.Contains(errOut, "--limit") {
 			t.Errorf("runs --limit %s: exit %d (%s), want %d", n, code, errOut, ExitUsage)
 		}
+	}
+}
+
+// TestUnknownPipeline: every command given a pipeline name that names no
+// pipeline says so in the words `pipe run` uses, lists the configured
+// ones, and exits 2 without a "--help" hint. The --pipeline filter of the
+// history commands also takes a name the store has runs of (a pipeline
+// since removed from the configuration).
+func TestUnknownPipeline(t *testing.T) {
+	dir := writeRunConfig(t)
+	const want = `unknown pipeline "nosuch": the configured ones are contacts`
+	for _, args := range [][]string{
+		{"run", "nosuch"},
+		{"run", "contacts", "nosuch", "--dry-run"},
+		{"show", "nosuch"},
+		{"test", "nosuch"},
+		{"runs", "--pipeline", "nosuch"},
+		{"rejects", "--pipeline", "nosuch"},
+		{"conflicts", "--pipeline", "nosuch"},
+		{"conflicts", "--pipeline", "nosuch", "--output", "json"},
+	} {
+		code, out, errOut := run(t, append(args, "--config", dir)...)
+		if code != ExitUsage || out != "" || !strings.HasPrefix(errOut, "pipe: "+want) || strings.Contains(errOut, "--help") {
+			t.Errorf("pipe %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, ExitUsage, out, errOut)
+		}
+		if args[0] != "run" && args[0] != "show" && args[0] != "test" && !strings.Contains(errOut, "the state store has no runs of it") {
+			t.Errorf("pipe %s: stderr does not say the history has no runs of it either:\n%s", strings.Join(args, " "), errOut)
+		}
+	}
+
+	// a pipeline removed from the configuration: its history still shows
+	st, err := sqlitestore.Open(context.Background(), filepath.Join(dir, ".pipe", "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().UTC()
+	id, err := st.RunCreate(context.Background(), state.Run{Pipeline: "removed", Trigger: "cli", StartedAt: start, Status: state.RunRunning})
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := start.Add(time.Second)
+	if err := st.RunFinish(context.Background(), state.Run{ID: id, Pipeline: "removed", Trigger: "cli", StartedAt: start, FinishedAt: &end, Status: state.RunSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	for args, wantOut := range map[string]string{
+		"runs":      "removed",
+		"rejects":   `no rejected records of pipeline "removed"`,
+		"conflicts": `no open conflicts in pipeline "removed"`,
+	} {
+		code, out, errOut := run(t, args, "--pipeline", "removed", "--config", dir)
+		if code != ExitOK || !strings.Contains(out, wantOut) {
+			t.Errorf("pipe %s --pipeline removed: exit %d, want 0 and %q\nstdout: %s\nstderr: %s", args, code, wantOut, out, errOut)
+		}
+	}
+	// a configured pipeline without history is no error either
+	if code, out, _ := run(t, "rejects", "--pipeline", "contacts", "--config", dir); code != ExitOK || !strings.Contains(out, `no rejected records of pipeline "contacts"`) {
+		t.Errorf("rejects --pipeline contacts: exit %d\n%s", code, out)
 	}
 }

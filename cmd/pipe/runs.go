@@ -34,14 +34,14 @@ status and counts. 'pipe runs show ID' prints one run's audit trail.`,
 			if limit < 1 {
 				return usageError(fmt.Errorf("--limit %d: want 1 or more", limit))
 			}
-			return listState(cmd, app, output, "runs",
+			return listState(cmd, app, output, "runs", pipeline,
 				func(ctx context.Context, st state.Store) ([]state.Run, error) {
 					return st.RunList(ctx, state.RunListParams{Pipeline: pipeline, Limit: limit})
 				},
 				func(w io.Writer, runs []state.Run) error {
 					if len(runs) == 0 {
 						if pipeline != "" {
-							fmt.Fprintf(w, "no runs of pipeline %q (see pipe list for the names)\n", pipeline)
+							fmt.Fprintf(w, "no runs of pipeline %q yet\n", pipeline)
 						} else {
 							fmt.Fprintln(w, "no runs yet: 'pipe run --all --dry-run' plans a first one")
 						}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -39,7 +38,7 @@ values.`,
 			}
 			p, ok := cfg.Pipelines[args[0]]
 			if !ok {
-				return usageError(fmt.Errorf("no pipeline %q in %s: run 'pipe list' to see the pipelines", args[0], app.ConfigDir()))
+				return unknownPipeline(args[0], cfg)
 			}
 			out := struct {
 				Pipeline any `json:"pipeline"`

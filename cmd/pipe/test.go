@@ -42,6 +42,9 @@ annotations for failures.`,
 			if err != nil {
 				return Exit(ExitUsage, err)
 			}
+			if err := checkPipelines(cfg, args); err != nil {
+				return err
+			}
 			results, err := mapping.RunTests(cfg, args)
 			if err != nil {
 				return usageError(err)

@@ -107,7 +107,7 @@ func TestTestCommandConfigErrors(t *testing.T) {
 	// An unknown pipeline name: exit 2.
 	dir = writeTestConfig(t, passingTests)
 	code, _, errOut = run(t, "test", "--config", dir, "memberz")
-	if code != ExitUsage || !strings.Contains(errOut, `no pipeline "memberz"`) {
+	if code != ExitUsage || !strings.Contains(errOut, `unknown pipeline "memberz": the configured ones are members`) {
 		t.Fatalf("exit %d, stderr: %s", code, errOut)
 	}
 }
