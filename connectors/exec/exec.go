@@ -40,6 +40,11 @@ const ProtocolVersion = 1
 // maxLine is the longest response line accepted (64 MiB).
 const maxLine = 64 << 20
 
+// outputGrace is how long the program's output is read after it exited: a
+// child of the program may hold stdout or stderr open, and it is not waited
+// for longer.
+const outputGrace = 2 * time.Second
+
 // StreamConfig is one stream's declaration, from params.streams.<name>. The
 // program receives it too (in config.streams).
 type StreamConfig struct {
@@ -157,12 +162,13 @@ type Conn struct {
 
 // process is one running child.
 type process struct {
-	cmd   *osexec.Cmd
-	stdin io.WriteCloser
-	lines chan []byte   // response lines; closed at EOF
-	quit  chan struct{} // closed by kill, so the reader stops
-	done  chan struct{} // closed when the child has exited
-	err   error         // exit status, valid after done
+	cmd    *osexec.Cmd
+	stdin  io.WriteCloser
+	lines  chan []byte   // response lines; closed at EOF
+	quit   chan struct{} // closed by kill, so the reader stops
+	exited chan struct{} // closed when the child has exited
+	err    error         // exit status, valid after exited
+	done   chan struct{} // closed after exited, once its output is read
 }
 
 // rpcError is the error object of a response.
@@ -207,19 +213,29 @@ func (c *Conn) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	stdout, err := cmd.StdoutPipe()
+	// Pipes of our own for stdout and stderr (not StdoutPipe and
+	// StderrPipe, which Wait closes): they are read to their end after the
+	// child exited, for at most outputGrace.
+	stdout, stdoutW, err := os.Pipe()
 	if err != nil {
+		_ = stdin.Close()
 		return err
 	}
-	stderr, err := cmd.StderrPipe()
+	stderr, stderrW, err := os.Pipe()
 	if err != nil {
+		_ = stdin.Close()
+		closeAll(stdout, stdoutW)
 		return err
 	}
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = stdoutW, stderrW
+	err = cmd.Start()
+	closeAll(stdoutW, stderrW) // the child's ends
+	if err != nil {
+		closeAll(stdout, stderr)
 		return fmt.Errorf("start plugin %s: %w", c.argv[0], err)
 	}
 	c.starts++
-	p := &process{cmd: cmd, stdin: stdin, lines: make(chan []byte, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	p := &process{cmd: cmd, stdin: stdin, lines: make(chan []byte, 1), quit: make(chan struct{}), exited: make(chan struct{}), done: make(chan struct{})}
 	var pipes sync.WaitGroup
 	pipes.Add(2)
 	go func() { // stdout: one response per line
@@ -236,7 +252,7 @@ func (c *Conn) start(ctx context.Context) error {
 				}
 			}
 			if err != nil {
-				if !errors.Is(err, io.EOF) {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) {
 					c.log.Warn("plugin output unreadable", "err", err)
 					_ = cmd.Process.Kill()
 				}
@@ -252,8 +268,20 @@ func (c *Conn) start(ctx context.Context) error {
 		}
 	}()
 	go func() {
-		pipes.Wait()
 		p.err = cmd.Wait()
+		close(p.exited)
+		read := make(chan struct{})
+		go func() {
+			pipes.Wait()
+			close(read)
+		}()
+		select {
+		case <-read:
+		case <-time.After(outputGrace):
+			closeAll(stdout, stderr) // ends the readers
+			<-read
+		}
+		closeAll(stdout, stderr)
 		close(p.done)
 	}()
 	c.proc = p
@@ -266,6 +294,12 @@ func (c *Conn) start(ctx context.Context) error {
 	}
 	c.streams = hello.Streams
 	return nil
+}
+
+func closeAll(files ...*os.File) {
+	for _, f := range files {
+		_ = f.Close()
+	}
 }
 
 func readLine(r *bufio.Reader) ([]byte, error) {
@@ -367,7 +401,7 @@ func (c *Conn) roundTrip(ctx context.Context, method string, params any, result 
 // exitReason waits briefly for the child to exit and reports how it did.
 func (c *Conn) exitReason(p *process, cause error) error {
 	select {
-	case <-p.done:
+	case <-p.exited:
 		if p.err != nil {
 			return fmt.Errorf("plugin exited: %v", p.err)
 		}

@@ -173,10 +173,13 @@ func (f *restartFixture) call(timeout time.Duration, fn func(ctx context.Context
 // TestRestartHandshakeFails: after a crash, a restarted plugin whose
 // handshake fails (an answer that is not JSON, another id, a result of the
 // wrong shape, an error such as a protocol version it does not speak, an
-// exit before or after reading the request) fails the call with an error
-// naming the plugin, the handshake and the cause. The call returns on its own, well before its context
+// exit before or after reading the request, a background child left holding
+// its output) fails the call with an error naming the plugin, the handshake
+// and the cause. The call returns on its own, well before its context
 // ends; the plugin was started once for it and does not outlive it; the next
 // call starts it once more, and once the plugin is fixed, calls work again.
+// Output pipes closed by pipe (the background child's) are not logged as
+// unreadable output.
 func TestRestartHandshakeFails(t *testing.T) {
 	for _, tc := range []struct {
 		mode string
@@ -188,6 +191,7 @@ func TestRestartHandshakeFails(t *testing.T) {
 		{"version", []string{"protocol 1 is not supported, this plugin speaks 2"}},
 		{"exit", []string{"plugin exited: exit status 5"}},
 		{"early", []string{"plugin exited: exit status 6"}},
+		{"orphan", []string{"plugin exited: exit status 7"}},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			f := crashedPlugin(t, nil)
@@ -249,15 +253,20 @@ func TestRestartHandshakeFailsInStream(t *testing.T) {
 }
 
 // TestRestartHandshakeNeverAnswered: a restarted plugin that never answers
-// the handshake, whether it read the request or not (one larger than a pipe
-// holds, so writing it blocks), fails the call when its context ends, with
-// the context's error, and is killed.
+// the handshake, whether it read the request (a small one, written at once)
+// or not (one larger than a pipe holds, so writing it blocks), fails the
+// call when its context ends, with the context's error, and is killed.
 func TestRestartHandshakeNeverAnswered(t *testing.T) {
-	blob := strings.Repeat("x", 256<<10)
-	for _, mode := range []string{"hang", "stuck"} {
-		t.Run(mode, func(t *testing.T) {
-			f := crashedPlugin(t, map[string]any{"blob": blob})
-			f.setMode(mode)
+	for _, tc := range []struct {
+		mode   string
+		config map[string]any
+	}{
+		{"hang", nil},
+		{"stuck", map[string]any{"blob": strings.Repeat("x", 256<<10)}},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			f := crashedPlugin(t, tc.config)
+			f.setMode(tc.mode)
 			err := f.call(time.Second, func(ctx context.Context) error {
 				_, err := f.s.Get(ctx, []string{"a"})
 				return err
