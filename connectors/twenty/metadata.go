@@ -3,7 +3,6 @@ package twenty
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -118,16 +117,16 @@ func (c *Conn) catalog(ctx context.Context) (*catalog, error) {
 		c.metaMu.Unlock()
 		return m, nil
 	}
-	failedAt := c.metaFailedAt
+	failedAt, failure := c.metaFailedAt, c.metaErr
 	c.metaMu.Unlock()
 	if !failedAt.IsZero() && time.Since(failedAt) < metadataRetryAfter {
-		return c.offlineCatalog(), errors.New("the workspace's metadata could not be read recently")
+		return c.offlineCatalog(), fmt.Errorf("the workspace's metadata could not be read recently: %w", failure)
 	}
 	objs, err := c.fetchObjects(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			c.metaMu.Lock()
-			c.metaFailedAt = time.Now()
+			c.metaFailedAt, c.metaErr = time.Now(), err
 			c.metaMu.Unlock()
 		}
 		return c.offlineCatalog(), err

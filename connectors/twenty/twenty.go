@@ -387,6 +387,7 @@ type Conn struct {
 	metaMu       sync.Mutex
 	meta         *catalog  // nil until loaded
 	metaFailedAt time.Time // when reading the metadata last failed
+	metaErr      error     // and why
 
 	stats stats
 }
@@ -497,6 +498,13 @@ func (c *Conn) OpenStream(ctx context.Context, name string) (*Stream, error) {
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, err
+		}
+		// A server that did not answer (retries ran out on network
+		// errors, 5xx or 429) would make the first read wait as long
+		// again: say so now.
+		var re *retryError
+		if errors.As(err, &re) {
+			return nil, fmt.Errorf("connection %q: Twenty does not answer (check the connection's url and that the server is up): %w", c.name, err)
 		}
 		// A key may be allowed records but not the data model (403 on
 		// metadata): the built-in catalog stands in; a key refused for

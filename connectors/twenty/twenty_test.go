@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -687,9 +688,23 @@ func TestStreamNames(t *testing.T) {
 }
 
 func TestOfflineCatalogFallback(t *testing.T) {
-	// Nothing listens here: the metadata cannot be read, streams of the
-	// built-in catalog still open.
-	c := openTest(t, "http://127.0.0.1:1", &rotatingResolver{value: "k"}, map[string]any{
+	// A key allowed records but not the data model: the metadata is
+	// refused (403, as Twenty answers), streams of the built-in catalog
+	// still open, and nothing else is asked of the server here.
+	var metadataCalls, otherCalls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/rest/metadata/objects" {
+			otherCalls.Add(1)
+			http.NotFound(w, r)
+			return
+		}
+		metadataCalls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"statusCode":403,"error":"Forbidden","messages":["API key has no access to the data model"]}`))
+	}))
+	t.Cleanup(srv.Close)
+	c := openTest(t, srv.URL, &rotatingResolver{value: "k"}, map[string]any{
 		"retry":        map[string]any{"maxAttempts": 1},
 		"customFields": map[string]any{"people": map[string]any{"kelompokId": "TEXT"}},
 	})
@@ -706,6 +721,41 @@ func TestOfflineCatalogFallback(t *testing.T) {
 	}
 	if _, err := c.Stream(context.Background(), "person"); err == nil || !strings.Contains(err.Error(), "people") {
 		t.Errorf("singular name offline: %v", err)
+	}
+	// The 403 is asked twice (the key is read again once), and the
+	// refusal is remembered: the later streams did not ask again.
+	if n := metadataCalls.Load(); n != 2 || otherCalls.Load() != 0 {
+		t.Errorf("metadata asked %d times, other paths %d: want 2 and 0", n, otherCalls.Load())
+	}
+}
+
+// TestUnreachableServerFailsOpenStream: when the server does not answer at
+// all, opening a stream fails with the reason as soon as the metadata
+// call's retries run out, rather than standing in the built-in catalog and
+// making the first read wait through the same retries again.
+func TestUnreachableServerFailsOpenStream(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens here now
+	c := openTest(t, "http://"+addr, &rotatingResolver{value: "k"}, map[string]any{
+		"retry": map[string]any{"maxAttempts": 2, "initialBackoff": "1ms", "maxBackoff": "1ms"},
+	})
+	for range 2 { // the second open answers from the remembered failure
+		_, err := c.OpenStream(context.Background(), "people")
+		if err == nil {
+			t.Fatal("OpenStream succeeded with nothing listening")
+		}
+		for _, want := range []string{`connection "crm"`, "Twenty does not answer", "check the connection's url", "gave up after 2 attempts", "connection refused"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %q", err, want)
+			}
+		}
+	}
+	if n := c.stats.requests.Load(); n != 2 {
+		t.Errorf("%d requests, want 2 (one call's attempts; the second open must not retry again)", n)
 	}
 }
 
