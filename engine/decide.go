@@ -124,7 +124,9 @@ func (r *runner) create(it *item, w *worker) {
 	}
 	diff := make([]state.FieldChange, 0, len(paths))
 	for _, p := range paths {
-		if v, ok := mapping.Get(fields, p); ok {
+		// A field the create leaves empty changes nothing: listing it as
+		// null -> null would only be noise in the plan and the audit.
+		if v, ok := mapping.Get(fields, p); ok && v != nil {
 			diff = append(diff, state.FieldChange{Field: p, New: v})
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -231,6 +232,36 @@ func TestFailedCommitStopsTheNextBatchsWrites(t *testing.T) {
 		e.runOK(engine.RunParams{})
 		if n, l := len(e.snk.S("people").All()), e.linkCount(); n != 500 || l != 500 {
 			t.Fatalf("after the rerun: %d people, %d links, want 500", n, l)
+		}
+	})
+}
+
+// TestCreateDiffLeavesOutEmptyFields: a create's diff (plan and audit)
+// lists the values it writes, not the mapped fields it leaves empty
+// ("jobTitle: null -> null" was noise in `pipe run -v`).
+func TestCreateDiffLeavesOutEmptyFields(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		e := newEnv(t, open, members(config.Push))
+		rec := member("m1", "Siti", "siti@kelompok.id")
+		rec.Fields["title"] = nil
+		e.src.S("members").Put(rec)
+		want := []string{"emails.primaryEmail", "name.firstName", "name.lastName"}
+		fields := func(diff []state.FieldChange) []string {
+			var got []string
+			for _, c := range diff {
+				got = append(got, c.Field)
+			}
+			slices.Sort(got)
+			return got
+		}
+		res := e.run(engine.RunParams{DryRun: true})[0]
+		if len(res.Plan) != 1 || !slices.Equal(fields(res.Plan[0].Diff), want) {
+			t.Fatalf("dry-run plan = %+v, want a create listing %v", res.Plan, want)
+		}
+		res = e.runOK(engine.RunParams{})
+		audit, err := e.store.AuditList(context.Background(), res.RunID)
+		if err != nil || len(audit) != 1 || audit[0].Action != state.ActionCreate || !slices.Equal(fields(audit[0].Diff), want) {
+			t.Fatalf("audit = %+v (%v), want a create listing %v", audit, err, want)
 		}
 	})
 }
