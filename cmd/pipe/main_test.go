@@ -90,7 +90,9 @@ func TestValidateInvalid(t *testing.T) {
 // TestInvalidConfigExitStatus: a configuration that does not load is exit
 // 2 from every command that needs it (validate alone answers 1, "invalid"),
 // printed as file:line:col lines without a "--help" hint, since the
-// command line was right.
+// command line was right. (runs, rejects and conflicts answer so here
+// because no state store is there to show history from:
+// TestHistoryWithConfigErrors.)
 func TestInvalidConfigExitStatus(t *testing.T) {
 	dir := filepath.Join("..", "..", "config", "testdata", "bad", "type_error")
 	where := filepath.Join(dir, "p.cue") + ":6:38:"

@@ -113,7 +113,9 @@ func openStateStore(ctx context.Context, cfg *config.Config) (state.Store, error
 }
 
 // listState is the body of the listing state commands (runs, rejects,
-// conflicts): it checks --output, opens the store, checks the --pipeline
+// conflicts): it checks --output, opens the store (openHistory: also while
+// the configuration has errors elsewhere than in its state section),
+// checks the --pipeline
 // filter (pipeline, "" for none), lists what (named in the error) and
 // prints it as JSON (an empty list, never null) or with text.
 func listState[T any](cmd *cobra.Command, app *App, output, what, pipeline string,
@@ -121,7 +123,7 @@ func listState[T any](cmd *cobra.Command, app *App, output, what, pipeline strin
 	if err := checkOutput(output); err != nil {
 		return err
 	}
-	cfg, st, err := openStore(cmd.Context(), app)
+	cfg, st, err := openHistory(cmd.Context(), app)
 	if err != nil {
 		return err
 	}

@@ -94,7 +94,7 @@ records are counted, not audited, and a dry run's decisions are not kept
 			if err != nil {
 				return err
 			}
-			_, st, err := openStore(cmd.Context(), app)
+			_, st, err := openHistory(cmd.Context(), app)
 			if err != nil {
 				return err
 			}
