@@ -115,7 +115,8 @@ func TestLockOfADeadProcessIsTakenOver(t *testing.T) {
 				}
 				return
 			}
-			if res.Status != state.RunFailed || !strings.Contains(res.Error, "already running elsewhere") || !strings.Contains(res.Error, tc.holder) {
+			want := fmt.Sprintf(`pipeline "members" is already running (its lock is held by %q until `, tc.holder)
+			if res.Status != state.RunFailed || !strings.HasPrefix(res.Error, want) || !strings.HasSuffix(res.Error, " unless refreshed); try again when it has finished") {
 				t.Fatalf("run while %s holds the lock: %s %q", tc.holder, res.Status, res.Error)
 			}
 		})

@@ -151,6 +151,9 @@ func (e *Engine) runPipeline(ctx context.Context, name string, params RunParams)
 		}
 	}
 	if err != nil {
+		if errors.As(err, &locked) {
+			return finish(fmt.Errorf("%w; try again when it has finished", err))
+		}
 		if errors.Is(err, state.ErrLocked) {
 			return finish(fmt.Errorf("pipeline %q is already running elsewhere (lock held); try again when it has finished: %w", name, err))
 		}

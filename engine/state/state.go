@@ -32,10 +32,10 @@ type LockedError struct {
 
 func (e *LockedError) Error() string {
 	if e.Holder == "" {
-		return fmt.Sprintf("%v: pipeline %q is held by another process", ErrLocked, e.Pipeline)
+		return fmt.Sprintf("pipeline %q is already running in another process", e.Pipeline)
 	}
-	return fmt.Sprintf("%v: pipeline %q is held by %q (lock expires %s unless refreshed)",
-		ErrLocked, e.Pipeline, e.Holder, e.Until.UTC().Format(time.RFC3339))
+	return fmt.Sprintf("pipeline %q is already running (its lock is held by %q until %s unless refreshed)",
+		e.Pipeline, e.Holder, e.Until.UTC().Format(time.RFC3339))
 }
 
 // Unwrap makes errors.Is(err, ErrLocked) hold.
