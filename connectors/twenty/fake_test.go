@@ -20,7 +20,7 @@ import (
 )
 
 // fakeTwenty is a small Twenty for the people object, written from
-// shared/reference/twenty-api.md: list with filters (and/or, eq, gt, in,
+// how the real server behaves (docs/connectors/twenty.md): list with filters (and/or, eq, gt, in,
 // is), order by updatedAt then id, limit clamped to maxLimit, cursors,
 // atomic batch creates with client ids and unique emails, PATCH, soft and
 // hard DELETE, restore, bearer auth. Tests add faults through before.

@@ -1,6 +1,6 @@
 // Package quickstart holds the sample Kelompok data and configuration that
 // `pipe demo` runs: organizations, members and events of the reference model
-// (shared/reference/kelompok.md), as messy as real user input is: mixed-case
+// (docs/connectors/kelompok.md, "The reference schema"), as messy as real user input is: mixed-case
 // e-mail addresses with spaces, Indonesian phone numbers in every common
 // shape, SDG tags in English and Indonesian, abbreviated positions ("Ketum"),
 // province aliases ("Jabar", "DIY") and names with titles ("Dr. Ir. H. ...").

@@ -1,4 +1,4 @@
--- The Kelompok reference schema (shared/reference/kelompok.md) for PostgreSQL.
+-- The Kelompok reference schema (docs/connectors/kelompok.md, "The reference schema") for PostgreSQL.
 -- The quickstart and the end-to-end tests load it into an empty database.
 
 CREATE TABLE organizations (

@@ -1,4 +1,4 @@
--- The Kelompok reference schema (shared/reference/kelompok.md) for SQLite,
+-- The Kelompok reference schema (docs/connectors/kelompok.md, "The reference schema") for SQLite,
 -- as `pipe demo` creates it. SQLite has no uuid, timestamptz or text[]
 -- types; the storage follows the SQL connector's conventions (package
 -- connectors/sql): uuids are text, timestamps are UTC text of fixed width

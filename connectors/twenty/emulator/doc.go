@@ -1,6 +1,7 @@
 // Package emulator is an in-process imitation of Twenty CRM's REST API,
 // for tests and for trying pipelines offline (`pipe twenty emulator`),
-// like stripe-mock for Stripe. It follows shared/reference/twenty-api.md,
+// like stripe-mock for Stripe. It follows how the real server behaves
+// (docs/connectors/twenty.md and the emulator section of docs/performance.md),
 // quirks included: the behaviour, not the generated OpenAPI.
 //
 // Start one in a test:
