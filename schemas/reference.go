@@ -41,10 +41,14 @@ func Reference() (string, error) {
 			if strings.HasPrefix(name, "#") {
 				fmt.Fprintf(&b, "\n### %s\n\n", name)
 				if doc := docText(field); doc != "" {
-					b.WriteString(doc + "\n\n")
+					b.WriteString(markdownDoc(doc) + "\n\n")
 				}
 				if s, ok := field.Value.(*ast.StructLit); ok {
 					writeFields(&b, "", s.Elts)
+				} else if src, err := format.Node(field.Value); err == nil && strings.Contains(string(src), "\n") {
+					// A disjunction of structs and the like: as written,
+					// with its comments, not squeezed onto one line.
+					fmt.Fprintf(&b, "```cue\n%s: %s\n```\n", name, strings.TrimSpace(string(src)))
 				} else {
 					fmt.Fprintf(&b, "`%s`\n", oneLine(field.Value))
 				}
@@ -179,6 +183,33 @@ func writeFields(b *strings.Builder, prefix string, decls []ast.Decl) {
 			fmt.Fprintf(b, "- embeds `%s`\n", oneLine(d.Expr))
 		}
 	}
+}
+
+// markdownDoc returns a doc comment as Markdown: runs of indented lines
+// (examples, lists of forms) become code blocks instead of being folded
+// into the paragraph before them.
+func markdownDoc(doc string) string {
+	var out []string
+	inBlock := false
+	for _, line := range strings.Split(doc, "\n") {
+		indented := strings.HasPrefix(line, "  ") || strings.HasPrefix(line, "\t")
+		if indented != inBlock {
+			if indented {
+				out = append(out, "", "```")
+			} else {
+				out = append(out, "```", "")
+			}
+			inBlock = indented
+		}
+		if indented {
+			line = strings.TrimPrefix(strings.TrimPrefix(line, "  "), "\t")
+		}
+		out = append(out, line)
+	}
+	if inBlock {
+		out = append(out, "```")
+	}
+	return strings.Join(out, "\n")
 }
 
 func docText(n ast.Node) string {

@@ -71,3 +71,19 @@ func TestTwentyCatalog(t *testing.T) {
 		}
 	}
 }
+
+func TestReferenceRendersDefinitionsAsWritten(t *testing.T) {
+	ref, err := schemas.Reference()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A disjunction of structs keeps its lines and comments.
+	if !strings.Contains(ref, "```cue\n#Secret: {\n\t// vault names a key of a Vault KV secret.\n") {
+		t.Error("#Secret is not rendered as a CUE block with its comments")
+	}
+	for i, line := range strings.Split(ref, "\n") {
+		if strings.HasPrefix(line, "`") && strings.Contains(line, " // ") {
+			t.Errorf("line %d squeezes comments into inline code: %.80s", i+1, line)
+		}
+	}
+}
