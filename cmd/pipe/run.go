@@ -17,6 +17,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/kelompok/pipe/config"
 	"github.com/kelompok/pipe/engine"
 	"github.com/kelompok/pipe/engine/state"
 )
@@ -48,10 +49,25 @@ With --dry-run nothing is written to either system and no link or cursor
 moves: the plan is printed instead (counts per action; every decision with
 its field diff and reason with -v or --output json).
 
---output json prints one object per pipeline: pipeline, runId, dryRun,
-status, counts, duration (in nanoseconds), error, and plan: every decision
-(action, sourceKey, sinkKey, direction, reason, diff; left out when there is
-none). Logs go to stderr, so stdout stays JSON.
+The summary has one line per pipeline, in the order they ran: a pipeline
+after the ones it depends on, independent ones by name.
+
+--output json prints a JSON array with one object per pipeline, in that
+order, with the keys:
+  pipeline     the pipeline's name
+  runId        its run in 'pipe runs' (left out when no run was recorded:
+               skipped, or failed before it started)
+  dryRun       true for --dry-run, else false
+  status       succeeded, partial, failed or skipped
+  counts       created, updated, deleted, linked, skipped, conflicts,
+               rejected, failed
+  duration     in nanoseconds
+  error        why it failed, was partial or skipped (left out when none)
+  deletesHeld  deletes the mass-delete guard held (left out when none)
+  plan         every decision, each with action, direction, sourceKey,
+               sinkKey and diff (these four left out when empty) and
+               reason; left out when there was no decision
+Logs go to stderr, so stdout stays JSON.
 
 Exit status: 0 when every pipeline succeeded; 1 when a pipeline failed, was
 skipped (a dependency did not succeed) or ended partial (some records were
@@ -105,8 +121,13 @@ configuration error (invalid config, unknown pipeline, dependency cycle).`,
 			if err != nil {
 				return err
 			}
+			results = runOrder(cfg, results)
 			if output == "json" {
-				if err := writeJSON(app.Stdout, results); err != nil {
+				out := make([]runResultJSON, len(results))
+				for i, r := range results {
+					out[i] = runResultJSON{Pipeline: r.Pipeline, RunID: r.RunID, DryRun: r.DryRun, Result: r}
+				}
+				if err := writeJSON(app.Stdout, out); err != nil {
 					return err
 				}
 			} else {
@@ -127,6 +148,64 @@ configuration error (invalid config, unknown pipeline, dependency cycle).`,
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every record's decision with its field diff and reason")
 	outputFlag(cmd, &output)
 	return cmd
+}
+
+// runResultJSON is one pipeline's result as --output json prints it:
+// engine.Result with dryRun always there (false is not left out, so a
+// script can tell a real run without knowing the default). The fields
+// named here win over the Result's of the same JSON names; Pipeline and
+// RunID are repeated only to keep the keys' order.
+type runResultJSON struct {
+	Pipeline string `json:"pipeline"`
+	RunID    int64  `json:"runId,omitempty"`
+	DryRun   bool   `json:"dryRun"`
+	engine.Result
+}
+
+// runOrder sorts the results in the order the pipelines ran: in waves, a
+// pipeline in the wave after the last of its dependencies among them, each
+// wave by name (engine.Run returns them by name).
+func runOrder(cfg *config.Config, results []engine.Result) []engine.Result {
+	byName := make(map[string]engine.Result, len(results))
+	for _, r := range results {
+		byName[r.Pipeline] = r
+	}
+	placed := make(map[string]bool, len(results))
+	out := make([]engine.Result, 0, len(results))
+	for len(out) < len(results) {
+		var wave []string
+		for name := range byName {
+			if placed[name] {
+				continue
+			}
+			ready := true
+			if p := cfg.Pipelines[name]; p != nil {
+				for _, d := range p.DependsOn {
+					if _, selected := byName[d]; selected && !placed[d] {
+						ready = false
+					}
+				}
+			}
+			if ready {
+				wave = append(wave, name)
+			}
+		}
+		if len(wave) == 0 {
+			// a cycle, which the engine refuses before running anything:
+			// keep the rest by name
+			for name := range byName {
+				if !placed[name] {
+					wave = append(wave, name)
+				}
+			}
+		}
+		sort.Strings(wave)
+		for _, name := range wave {
+			placed[name] = true
+			out = append(out, byName[name])
+		}
+	}
+	return out
 }
 
 // bar is the progress bar shown on a terminal while pipelines run.

@@ -229,3 +229,69 @@ func TestUnknownPipeline(t *testing.T) {
 		t.Errorf("rejects --pipeline contacts: exit %d\n%s", code, out)
 	}
 }
+
+// TestRunOrderAndJSON: the summary of several pipelines lists them in the
+// order they ran (a pipeline after its dependencies, each wave by name),
+// not alphabetically, in text and JSON alike; the JSON is an array whose
+// objects always have dryRun, as run --help says.
+func TestRunOrderAndJSON(t *testing.T) {
+	dir := t.TempDir()
+	src := `package pipe
+connections: {
+	ordsrc: {kind: "memory", streams: {a: columns: {id: "text", name: "text"}, m: columns: {id: "text", name: "text"}, z: columns: {id: "text", name: "text"}}}
+	ordcrm: {kind: "memory", streams: {a: columns: {id: "text", name: "text"}, m: columns: {id: "text", name: "text"}, z: columns: {id: "text", name: "text"}}}
+}
+pipelines: {
+	alpha: {source: "ordsrc.a", sink: "ordcrm.a", push: name: "name", dependsOn: ["zulu"]}
+	beta: {source: "ordsrc.m", sink: "ordcrm.m", push: name: "name", dependsOn: ["alpha"]}
+	mid: {source: "ordsrc.m", sink: "ordcrm.m", push: name: "name"}
+	zulu: {source: "ordsrc.z", sink: "ordcrm.z", push: name: "name"}
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "p.cue"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"mid", "zulu", "alpha", "beta"}
+
+	code, out, errOut := run(t, "run", "--all", "--config", dir)
+	if code != ExitOK {
+		t.Fatalf("run --all: exit %d\n%s%s", code, out, errOut)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		got = append(got, strings.Fields(line)[0])
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("summary order %v, want %v (dependencies first)\n%s", got, want, out)
+	}
+
+	for _, dry := range []bool{false, true} {
+		args := []string{"run", "alpha", "zulu", "beta", "mid", "--config", dir, "--output", "json"}
+		if dry {
+			args = append(args, "--dry-run")
+		}
+		code, out, errOut = run(t, args...)
+		if code != ExitOK {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
+		}
+		var results []map[string]any
+		if err := json.Unmarshal([]byte(out), &results); err != nil {
+			t.Fatalf("%v: not a JSON array: %v\n%s", args, err, out)
+		}
+		got = got[:0]
+		for _, r := range results {
+			got = append(got, r["pipeline"].(string))
+			if v, ok := r["dryRun"]; !ok || v != dry {
+				t.Errorf("%v: %s has dryRun %v (present: %v), want %v", args, r["pipeline"], v, ok, dry)
+			}
+			for _, key := range []string{"runId", "status", "counts", "duration"} {
+				if _, ok := r[key]; !ok {
+					t.Errorf("%v: %s lacks %q", args, r["pipeline"], key)
+				}
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%v: JSON order %v, want %v", args, got, want)
+		}
+	}
+}
