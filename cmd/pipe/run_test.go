@@ -115,7 +115,10 @@ func TestRunCommands(t *testing.T) {
 		t.Fatalf("runs show: exit %d\n%s", code, out)
 	}
 	code, out, _ = run(t, "runs", "show", jsonNumber(runs[2].ID), "--config", dir)
-	if code != ExitOK || !strings.Contains(out, "(dry run)") || !strings.Contains(out, "a dry run's decisions are printed, not audited") {
+	// the run record does not keep --full or --limit: the hint must not
+	// pass off the command without them as the run's
+	if code != ExitOK || !strings.Contains(out, "(dry run)") || !strings.Contains(out, "a dry run's decisions are printed, not audited") ||
+		!strings.Contains(out, "add --full or --limit N if this run had them") {
 		t.Fatalf("runs show of a dry run: exit %d\n%s", code, out)
 	}
 	code, out, _ = run(t, "runs", "--config", dir)
@@ -293,5 +296,57 @@ pipelines: {
 		if strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("%v: JSON order %v, want %v", args, got, want)
 		}
+	}
+}
+
+// TestAbandonedRunDuration: a run whose process was killed, closed later as
+// failed ("abandoned") with nothing audited, has no meaningful end: runs
+// shows "-" for its duration and runs show no "took", not 0s.
+func TestAbandonedRunDuration(t *testing.T) {
+	dir := writeRunConfig(t)
+	if code, out, errOut := run(t, "run", "contacts", "--dry-run", "--config", dir); code != ExitOK {
+		t.Fatalf("first run: exit %d\n%s%s", code, out, errOut)
+	}
+	// a run recorded as started whose process is gone
+	ctx := context.Background()
+	st, err := sqlitestore.Open(ctx, filepath.Join(dir, ".pipe", "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := st.RunCreate(ctx, state.Run{Pipeline: "contacts", Trigger: "cli", StartedAt: time.Now().Add(-time.Hour).UTC(), Status: state.RunRunning})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	// the next run of the pipeline closes it as abandoned
+	if code, out, errOut := run(t, "run", "contacts", "--dry-run", "--config", dir); code != ExitOK {
+		t.Fatalf("second run: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut := run(t, "runs", "show", jsonNumber(id), "--config", dir)
+	if code != ExitOK || !strings.Contains(out, "abandoned") || !strings.Contains(out, "status failed") || strings.Contains(out, "took") {
+		t.Errorf("runs show %d: exit %d, want the abandoned run without a \"took\"\n%s%s", id, code, out, errOut)
+	}
+	code, out, errOut = run(t, "runs", "--config", dir)
+	if code != ExitOK {
+		t.Fatalf("runs: exit %d\n%s", code, errOut)
+	}
+	found := false
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 {
+			continue
+		}
+		// ID PIPELINE TRIGGER STARTED (date and time) DURATION ...
+		if f[0] == jsonNumber(id) {
+			found = true
+			if f[5] != "-" {
+				t.Errorf("runs: the abandoned run's duration is %q, want -\n%s", f[5], out)
+			}
+		} else if f[0] != "ID" && f[5] == "-" {
+			t.Errorf("runs: a finished run without a duration:\n%s", out)
+		}
+	}
+	if !found {
+		t.Errorf("runs does not list run %d:\n%s", id, out)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -55,8 +56,8 @@ status and counts. 'pipe runs show ID' prints one run's audit trail.`,
 							status += " (dry run)"
 						}
 						dur := "-"
-						if r.FinishedAt != nil {
-							dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+						if took, ok := runTook(r); ok {
+							dur = took.String()
 						}
 						c := r.Counts
 						fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", r.ID, r.Pipeline, r.Trigger,
@@ -125,8 +126,11 @@ records are counted, not audited, and a dry run's decisions are not kept
 				fmt.Fprint(w, "  (dry run)")
 			}
 			fmt.Fprintf(w, "\nstarted %s", run.StartedAt.Local().Format(time.RFC3339))
-			if run.FinishedAt != nil {
-				fmt.Fprintf(w, "  took %s", run.FinishedAt.Sub(run.StartedAt).Round(time.Millisecond))
+			if took, ok := runTook(run); ok {
+				fmt.Fprintf(w, "  took %s", took)
+				if abandoned(run) {
+					fmt.Fprint(w, " (until its last audited decision)")
+				}
 			}
 			c := run.Counts
 			fmt.Fprintf(w, "\ncreated %d  updated %d  deleted %d  linked %d  skipped %d  conflicts %d  rejected %d  failed %d\n",
@@ -136,8 +140,11 @@ records are counted, not audited, and a dry run's decisions are not kept
 			}
 			if len(audit) == 0 {
 				if run.DryRun {
-					// a dry run writes nothing, its decisions included
-					fmt.Fprintf(w, "\na dry run's decisions are printed, not audited: 'pipe run %s --dry-run -v' shows them again\n", run.Pipeline)
+					// A dry run writes nothing, its decisions included. The run
+					// record does not keep --full or --limit (state.Run has no
+					// field for them), so the command cannot be given whole.
+					fmt.Fprintf(w, "\na dry run's decisions are printed, not audited: 'pipe run %s --dry-run -v' plans it anew and prints them;\n"+
+						"add --full or --limit N if this run had them (the run record does not keep them)\n", run.Pipeline)
 				} else {
 					fmt.Fprintln(w, "\nno record decisions were audited (unchanged records are counted, not audited)")
 				}
@@ -157,6 +164,25 @@ records are counted, not audited, and a dry run's decisions are not kept
 	}
 	outputFlag(cmd, &output)
 	return cmd
+}
+
+// runTook is how long run r took, from its start to its recorded end; ok
+// is false when it has no meaningful end: it is still running, or it was
+// abandoned (its process stopped) before a decision was audited, so its
+// recorded end is its start.
+func runTook(r state.Run) (took time.Duration, ok bool) {
+	if r.FinishedAt == nil || abandoned(r) && !r.FinishedAt.After(r.StartedAt) {
+		return 0, false
+	}
+	return r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond), true
+}
+
+// abandoned reports whether r is a run the engine closed because its
+// process stopped before it finished: the engine records it as failed,
+// ending at its last audited decision (or its start), with an error that
+// starts "abandoned:" (engine.closeAbandoned).
+func abandoned(r state.Run) bool {
+	return r.Status == state.RunFailed && strings.HasPrefix(r.Error, "abandoned:")
 }
 
 func orDash(s string) string {
