@@ -65,7 +65,9 @@ type StreamConfig struct {
 //
 //	path:    one file (one stream), relative to the config directory
 //	dir:     a directory with one file per stream (<stream>.ndjson|.csv)
-//	format:  "ndjson" (default) or "csv"; a path ending in .csv means csv
+//	format:  "ndjson" or "csv"; when absent, it defaults from the path's
+//	         extension (.csv, any case, is csv; anything else ndjson), and a
+//	         dir's files are ndjson
 //	streams: {<name>: StreamConfig}
 func Open(_ context.Context, p connectors.OpenParams) (connectors.Connection, error) {
 	path, _ := p.Config["path"].(string)
@@ -223,6 +225,9 @@ func (s *stream) readNDJSON(r io.Reader, add func(int, map[string]any) error) er
 		dec.UseNumber()
 		var fields map[string]any
 		if err := dec.Decode(&fields); err != nil {
+			if line == 1 && looksLikeCSV(b) {
+				return fmt.Errorf("%s:%d: not a JSON object: %w; the file looks like CSV: set format: \"csv\" on the connection", s.file, line, err)
+			}
 			return fmt.Errorf("%s:%d: not a JSON object: %w", s.file, line, err)
 		}
 		if _, err := dec.Token(); err != io.EOF {
@@ -233,6 +238,12 @@ func (s *stream) readNDJSON(r io.Reader, add func(int, map[string]any) error) er
 		}
 	}
 	return sc.Err()
+}
+
+// looksLikeCSV reports whether a file's first line looks like a CSV header
+// rather than JSON: it has commas and no '{'.
+func looksLikeCSV(line []byte) bool {
+	return bytes.IndexByte(line, ',') >= 0 && bytes.IndexByte(line, '{') < 0
 }
 
 func (s *stream) readCSV(r io.Reader, add func(int, map[string]any) error) error {
