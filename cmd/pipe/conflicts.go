@@ -27,7 +27,9 @@ func newConflictsCmd(app *App) *cobra.Command {
 		Short: "List record pairs held for a manual decision",
 		Long: `Lists the pairs the manual conflict policy holds: both sides changed the
 same fields since the last sync. Decide with 'pipe conflicts resolve ID
---take source|sink'; the pipeline's next run applies the decision.`,
+--take source|sink'; the pipeline's next run applies the decision. While
+the configuration has errors outside its state section, they are still
+listed, with the errors as a warning on stderr.`,
 		Example: `  pipe conflicts
   pipe conflicts resolve 7 --take sink`,
 		Args: cobra.NoArgs,

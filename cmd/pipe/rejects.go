@@ -23,7 +23,9 @@ func newRejectsCmd(app *App) *cobra.Command {
 		Long: `Lists the open rejects: records refused by a mapping or by the other side,
 unresolved refs and deletes held by the mass-delete guard, with the side,
 the key, how many times they were retried and the reason. Every run of the
-pipeline retries them; a record that then succeeds leaves the list.`,
+pipeline retries them; a record that then succeeds leaves the list. While
+the configuration has errors outside its state section, they are still
+listed, with the errors as a warning on stderr.`,
 		Example: `  pipe rejects
   pipe rejects --pipeline members --output json`,
 		Args: cobra.NoArgs,

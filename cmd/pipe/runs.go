@@ -26,7 +26,11 @@ func newRunsCmd(app *App) *cobra.Command {
 		Use:   "runs",
 		Short: "List recent runs, or show one run's audit trail",
 		Long: `Lists the most recent runs, newest first: pipeline, trigger, start, duration,
-status and counts. 'pipe runs show ID' prints one run's audit trail.`,
+status and counts. 'pipe runs show ID' prints one run's audit trail.
+
+Like rejects and conflicts, runs reads only the state store: while the
+configuration has errors outside its state section, it still shows the
+history, with the errors as a warning on stderr.`,
 		Example: `  pipe runs
   pipe runs --pipeline members --limit 10
   pipe runs show 42`,
