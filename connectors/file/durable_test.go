@@ -9,10 +9,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
@@ -195,36 +197,86 @@ func TestFailedDirectorySyncFailsTheWrite(t *testing.T) {
 	}
 }
 
-// TestFailedWriteLeavesNoPartialRows: a write that fails after some of its
-// rows went to the file (here a value JSON cannot hold, after more rows than
-// fit in the write buffer) leaves the file as it was: no rows, no torn line
-// that would make the file unreadable.
-func TestFailedWriteLeavesNoPartialRows(t *testing.T) {
-	dir := t.TempDir()
-	content := `{"id":"k1"}` + "\n"
-	file := filepath.Join(dir, "k.ndjson")
-	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s := openStream(t, dir, map[string]any{"dir": "."}, "k")
-	log := &syncLog{}
-	s.fsync = log.fsync
-	var changes []connectors.Change
-	for i := 0; i < 20; i++ {
-		changes = append(changes, connectors.Change{Op: connectors.OpCreate, ID: "big" + strings.Repeat("x", i), Fields: map[string]any{"pad": strings.Repeat("p", 1000)}})
-	}
-	changes = append(changes, connectors.Change{Op: connectors.OpCreate, ID: "nan", Fields: map[string]any{"score": math.NaN()}})
-	res, err := s.Write(context.Background(), changes)
-	if err == nil || res != nil {
-		t.Fatalf("write of a NaN: %d results, err = %v; want the write to fail", len(res), err)
-	}
-	if b, _ := os.ReadFile(file); string(b) != content {
-		t.Errorf("file after the failed write (%d bytes), want it as before", len(b))
-	}
-	if got := readIDs(t, s); !reflect.DeepEqual(got, []string{"k1"}) {
-		t.Errorf("records after the failed write: %v, want k1", got)
-	}
-	if len(log.paths) != 0 {
-		t.Errorf("a failed write synced %v", log.paths)
+// TestUnencodableRecordRefusedAlone: a record with a value JSON cannot hold
+// (NaN, an infinity, a function), after more rows than fit in the write
+// buffer, is refused alone, as a record error naming the field and the
+// cause; the other records of the call are appended and synced once, the
+// file stays readable, and a later change to the refused record's key in
+// the same call starts from what the file holds. In a CSV, the same goes for
+// a list holding NaN and for a field outside the existing file's header.
+func TestUnencodableRecordRefusedAlone(t *testing.T) {
+	for _, tc := range []struct {
+		name, content string
+		bad           []map[string]any // fields of the refused creates, in order
+		want          []string         // what each refusal says
+	}{
+		{"k.ndjson", `{"id":"k1","n":1}` + "\n",
+			[]map[string]any{{"score": math.NaN()}, {"score": math.Inf(1)}, {"fn": func() {}}},
+			[]string{"field score: json: unsupported value: NaN", "field score: json: unsupported value: +Inf", "field fn: json: unsupported type: func()"}},
+		{"k.csv", "id,updated_at,n,pad,score\nk1,,1,,\n",
+			[]map[string]any{{"score": []any{math.NaN()}}, {"extra": "x"}},
+			[]string{"field score: json: unsupported value: NaN", "field extra is not a column of the CSV header"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, tc.name)
+			if err := os.WriteFile(file, []byte(tc.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := openStream(t, dir, map[string]any{"path": tc.name}, "k")
+			log := &syncLog{}
+			s.fsync = log.fsync
+			var changes []connectors.Change
+			var good []string
+			for i := 0; i < 20; i++ {
+				id := fmt.Sprintf("big%02d", i)
+				good = append(good, id)
+				changes = append(changes, connectors.Change{Op: connectors.OpCreate, ID: id, Fields: map[string]any{"pad": strings.Repeat("p", 1000)}})
+			}
+			badAt := map[int]string{}
+			for i, fields := range tc.bad {
+				badAt[len(changes)] = tc.want[i]
+				changes = append(changes, connectors.Change{Op: connectors.OpCreate, ID: fmt.Sprintf("bad%d", i), Fields: fields})
+			}
+			// An update of k1 refused, then one that must not see it.
+			badAt[len(changes)] = tc.want[0]
+			changes = append(changes,
+				connectors.Change{Op: connectors.OpUpdate, ID: "k1", Fields: tc.bad[0]},
+				connectors.Change{Op: connectors.OpCreate, ID: "last", Fields: map[string]any{"n": int64(2)}},
+				connectors.Change{Op: connectors.OpUpdate, ID: "k1", Fields: map[string]any{"pad": "q"}},
+			)
+			res, err := s.Write(context.Background(), changes)
+			if err != nil || len(res) != len(changes) {
+				t.Fatalf("write: %d results, err = %v; want one result per change and no error", len(res), err)
+			}
+			for i, r := range res {
+				want, bad := badAt[i]
+				switch {
+				case bad && (!connectors.IsRecordError(r.Err) || !strings.Contains(r.Err.Error(), want)):
+					t.Errorf("change %d (%s): err = %v, want a record error containing %q", i, changes[i].ID, r.Err, want)
+				case !bad && (r.Err != nil || r.Record == nil):
+					t.Errorf("change %d (%s): %+v, want it written", i, changes[i].ID, r)
+				}
+			}
+			if !reflect.DeepEqual(log.paths, []string{file}) {
+				t.Errorf("syncs %v, want one of %s", log.paths, file)
+			}
+			want := append([]string{"k1"}, good...)
+			want = append(want, "last")
+			got := readIDs(t, s)
+			sort.Strings(got)
+			sort.Strings(want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("records after the write: %v, want %v", got, want)
+			}
+			k1, err := s.Get(context.Background(), []string{"k1"})
+			if err != nil || len(k1) != 1 || k1[0].Fields["pad"] != "q" || fmt.Sprint(k1[0].Fields["n"]) != "1" || k1[0].Fields["score"] != nil {
+				t.Errorf("k1 after the write: %+v, %v; want n 1, pad q and no score", k1, err)
+			}
+			b, _ := os.ReadFile(file)
+			if n := strings.Count(string(b), "\n"); n != strings.Count(tc.content, "\n")+len(good)+2 {
+				t.Errorf("file has %d lines, want the old ones and %d more:\n%.300s", n, len(good)+2, b)
+			}
+		})
 	}
 }

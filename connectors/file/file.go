@@ -431,7 +431,10 @@ func (s *stream) scan(keep func(connectors.Record) bool) ([]connectors.Record, e
 // Write appends one line or row per change. Creates and updates write the
 // record's fields (an update merged over the current record); deletes and
 // destroys need a deletedAt field and append the record with it set;
-// restores append it with deletedAt empty.
+// restores append it with deletedAt empty. Each record is encoded before
+// anything is appended: one that cannot be (a value JSON cannot hold, such
+// as NaN; in a CSV, a field outside the file's header) is refused alone, as
+// a RecordError, and the others are written.
 func (s *stream) Write(_ context.Context, changes []connectors.Change) ([]connectors.Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -439,36 +442,109 @@ func (s *stream) Write(_ context.Context, changes []connectors.Change) ([]connec
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", s.name, err)
 	}
+	var header []string // an existing CSV's header; nil for a new file
+	if s.format == CSV {
+		if header, err = s.csvHeader(); err != nil {
+			return nil, fmt.Errorf("stream %s: header of %s: %w", s.name, s.file, err)
+		}
+	}
 	byID := make(map[string]connectors.Record, len(current))
 	for _, r := range current {
 		byID[r.ID] = r
 	}
 	results := make([]connectors.Result, len(changes))
-	var rows []map[string]any
+	var rows []row
 	now := time.Now().UTC()
+	refuse := func(i int, ch connectors.Change, err error) {
+		results[i] = connectors.Result{ID: ch.ID, Err: &connectors.RecordError{Reason: fmt.Sprintf("%s %s: %v", ch.Op, ch.ID, err), Err: err}}
+	}
 	for i, ch := range changes {
 		fields, err := s.apply(ch, byID, now)
 		if err != nil {
-			results[i] = connectors.Result{ID: ch.ID, Err: &connectors.RecordError{Reason: fmt.Sprintf("%s %s: %v", ch.Op, ch.ID, err), Err: err}}
+			refuse(i, ch, err)
 			continue
 		}
 		r, err := s.record(cloneFields(fields))
 		if err != nil {
-			results[i] = connectors.Result{ID: ch.ID, Err: &connectors.RecordError{Reason: fmt.Sprintf("%s %s: %v", ch.Op, ch.ID, err), Err: err}}
+			refuse(i, ch, err)
+			continue
+		}
+		enc, err := s.encode(fields, header)
+		if err != nil {
+			refuse(i, ch, err)
 			continue
 		}
 		byID[r.ID] = r
-		rows = append(rows, fields)
+		rows = append(rows, enc)
 		rec := copyRecord(r)
 		results[i] = connectors.Result{ID: r.ID, Record: &rec}
 	}
 	if len(rows) == 0 {
 		return results, nil
 	}
-	if err := s.appendRows(rows); err != nil {
+	if err := s.appendRows(rows, header); err != nil {
 		return nil, fmt.Errorf("stream %s: append to %s: %w", s.name, s.file, err)
 	}
 	return results, nil
+}
+
+// row is one encoded record, ready to append.
+type row struct {
+	fields map[string]any    // as written, for a new CSV's header
+	line   []byte            // NDJSON: the JSON object, without newline
+	cells  map[string]string // CSV: the cell of each field
+}
+
+// encode encodes one record's fields for the file. A CSV row is checked
+// against the existing file's header (nil: a new file, whose header will
+// hold every field written).
+func (s *stream) encode(fields map[string]any, header []string) (row, error) {
+	if s.format != CSV {
+		b, err := json.Marshal(fields)
+		if err != nil {
+			return row{}, unencodable(fields, err)
+		}
+		return row{fields: fields, line: b}, nil
+	}
+	if header != nil {
+		known := make(map[string]bool, len(header))
+		for _, h := range header {
+			known[h] = true
+		}
+		for _, k := range sortedKeys(fields) {
+			if !known[k] && fields[k] != nil {
+				return row{}, fmt.Errorf("field %s is not a column of the CSV header %v", k, header)
+			}
+		}
+	}
+	cells := make(map[string]string, len(fields))
+	for _, k := range sortedKeys(fields) {
+		cell, err := csvCell(fields[k])
+		if err != nil {
+			return row{}, fmt.Errorf("field %s: %w", k, err)
+		}
+		cells[k] = cell
+	}
+	return row{fields: fields, cells: cells}, nil
+}
+
+// unencodable names the first field (by name) JSON cannot encode.
+func unencodable(fields map[string]any, err error) error {
+	for _, k := range sortedKeys(fields) {
+		if _, ferr := json.Marshal(fields[k]); ferr != nil {
+			return fmt.Errorf("field %s: %w", k, ferr)
+		}
+	}
+	return err
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func cloneFields(f map[string]any) map[string]any {
@@ -525,7 +601,7 @@ func (s *stream) apply(ch connectors.Change, byID map[string]connectors.Record, 
 // so is the directory of a file it created (and of each directory it
 // created). When anything fails, the file is cut back to its size before the
 // call, so that a failed write leaves no partial rows behind.
-func (s *stream) appendRows(rows []map[string]any) (err error) {
+func (s *stream) appendRows(rows []row, header []string) (err error) {
 	dir := filepath.Dir(s.file)
 	// The directories whose entries change: the file's, when the file is
 	// new, and the parent of each directory created for it.
@@ -560,19 +636,14 @@ func (s *stream) appendRows(rows []map[string]any) (err error) {
 	}()
 	w := bufio.NewWriter(f)
 	if s.format == CSV {
-		err = s.appendCSV(w, f, rows)
+		if err := s.appendCSV(w, rows, header); err != nil {
+			return err
+		}
 	} else {
-		for _, row := range rows {
-			b, merr := json.Marshal(row)
-			if merr != nil {
-				return merr
-			}
-			_, _ = w.Write(b) // errors surface at Flush
+		for _, r := range rows {
+			_, _ = w.Write(r.line) // errors surface at Flush
 			_ = w.WriteByte('\n')
 		}
-	}
-	if err != nil {
-		return err
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -609,37 +680,24 @@ func (s *stream) syncDir(dir string) error {
 	return s.sync(d)
 }
 
-func (s *stream) appendCSV(w *bufio.Writer, f *os.File, rows []map[string]any) error {
-	header, err := s.csvHeader()
-	if err != nil {
-		return err
-	}
+// appendCSV writes the encoded rows, after a header when the file is new
+// (header nil).
+func (s *stream) appendCSV(w *bufio.Writer, rows []row, header []string) error {
 	cw := csv.NewWriter(w)
 	if header == nil {
-		header = s.newHeader(rows)
+		all := make([]map[string]any, len(rows))
+		for i, r := range rows {
+			all[i] = r.fields
+		}
+		header = s.newHeader(all)
 		if err := cw.Write(header); err != nil {
 			return err
 		}
 	}
-	known := map[string]bool{}
-	for _, h := range header {
-		known[h] = true
-	}
-	for _, row := range rows {
-		for k, v := range row {
-			if !known[k] && v != nil {
-				return fmt.Errorf("field %s is not a column of the CSV header %v", k, header)
-			}
-		}
-	}
-	for _, row := range rows {
+	for _, r := range rows {
 		cells := make([]string, len(header))
 		for i, h := range header {
-			cell, err := csvCell(row[h])
-			if err != nil {
-				return fmt.Errorf("field %s: %w", h, err)
-			}
-			cells[i] = cell
+			cells[i] = r.cells[h]
 		}
 		if err := cw.Write(cells); err != nil {
 			return err
@@ -649,9 +707,13 @@ func (s *stream) appendCSV(w *bufio.Writer, f *os.File, rows []map[string]any) e
 	return cw.Error()
 }
 
-// csvHeader reads the header of an existing file; nil for a new or empty one.
+// csvHeader reads the header of an existing file; nil for a missing or
+// empty one.
 func (s *stream) csvHeader() ([]string, error) {
 	f, err := os.Open(s.file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
