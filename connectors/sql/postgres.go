@@ -2,8 +2,10 @@ package sql
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +22,9 @@ import (
 // OpenPostgres opens a "postgres" connection. Params:
 //
 //	url:      PostgreSQL URL or DSN; a #Secret reference or a plain string
-//	maxConns: pool size (default: pgxpool's)
+//	maxConns: pool size, a whole number >= 1; it wins over the URL's
+//	          pool_max_conns (default: that, else pgxpool's: the greater of
+//	          4 and the number of CPUs)
 //	streams:  {<name>: StreamConfig}
 func OpenPostgres(ctx context.Context, p connectors.OpenParams) (connectors.Connection, error) {
 	url, ok, err := resolveString(ctx, p, "url")
@@ -39,15 +43,12 @@ func OpenPostgres(ctx context.Context, p connectors.OpenParams) (connectors.Conn
 		// pgx's parse errors can quote the URL, password included.
 		return nil, fmt.Errorf("url is not a valid PostgreSQL URL or DSN (the value is secret and not shown)")
 	}
-	if n, ok := p.Config["maxConns"]; ok {
-		switch x := n.(type) {
-		case int64:
-			pc.MaxConns = int32(x)
-		case float64:
-			pc.MaxConns = int32(x)
-		case int:
-			pc.MaxConns = int32(x)
+	if n, ok := p.Config["maxConns"]; ok && n != nil {
+		m, err := maxConns(n)
+		if err != nil {
+			return nil, err
 		}
+		pc.MaxConns = m
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -58,6 +59,32 @@ func OpenPostgres(ctx context.Context, p connectors.OpenParams) (connectors.Conn
 		return nil, fmt.Errorf("connect to PostgreSQL at %s:%d/%s: %w", pc.ConnConfig.Host, pc.ConnConfig.Port, pc.ConnConfig.Database, err)
 	}
 	return newConn(p, postgres{}, newPgDB(pool), cfgs), nil
+}
+
+// maxConns reads the maxConns parameter: a whole number from 1 to
+// math.MaxInt32, as CUE (int64), JSON (float64 or json.Number) or Go (int)
+// gives it.
+func maxConns(v any) (int32, error) {
+	var n int64
+	ok := true
+	switch x := v.(type) {
+	case int:
+		n = int64(x)
+	case int64:
+		n = x
+	case float64:
+		n, ok = int64(x), x == math.Trunc(x) && math.Abs(x) < 1<<62
+	case json.Number:
+		var err error
+		n, err = x.Int64()
+		ok = err == nil
+	default:
+		ok = false
+	}
+	if !ok || n < 1 || n > math.MaxInt32 {
+		return 0, fmt.Errorf("maxConns must be a whole number of connections, at least 1; got %v", v)
+	}
+	return int32(n), nil
 }
 
 // pgQueries runs statements on a pool or a transaction.
