@@ -65,8 +65,13 @@ type StreamConfig struct {
 //	command: [program, args...]; a relative program path is taken from the
 //	         config directory when it contains a slash
 //	env:     {NAME: value or #Secret}, added to pipe's environment
-//	streams: {<name>: StreamConfig}, also sent to the program
-//	(any other key is passed to the program as is, in "config")
+//	config:  {...}, the program's own settings, sent to it as is in the
+//	         config of the "streams" handshake (beside streams, so config
+//	         may not have a key "streams")
+//	streams: {<name>: StreamConfig}, also sent to the program, in
+//	         config.streams
+//
+// Other keys are not sent to the program.
 //
 // The program is not started until the first call.
 func Open(ctx context.Context, p connectors.OpenParams) (connectors.Connection, error) {
@@ -113,17 +118,37 @@ func Open(ctx context.Context, p connectors.OpenParams) (connectors.Connection, 
 			return nil, fmt.Errorf("streams: expected {<name>: {key, updatedAt, deletedAt, columns}}: %w", err)
 		}
 	}
-	config := map[string]any{}
-	for k, v := range p.Config {
-		if k != "command" && k != "env" && k != "kind" {
-			config[k] = v
-		}
+	config, err := handshakeConfig(p.Config)
+	if err != nil {
+		return nil, err
 	}
 	log := p.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Conn{argv: argv, env: env, dir: p.Dir, cfgs: cfgs, config: config, log: log.With("plugin", argv[0])}, nil
+}
+
+// handshakeConfig is the config the program receives in the "streams"
+// handshake: the connection's config field as is, plus its streams.
+func handshakeConfig(params map[string]any) (map[string]any, error) {
+	config := map[string]any{}
+	if raw, ok := params["config"]; ok && raw != nil {
+		m, ok := raw.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("config must be an object of the plugin's settings, got a %T", raw)
+		}
+		if _, ok := m["streams"]; ok {
+			return nil, fmt.Errorf("config.streams is taken: the plugin receives the connection's streams there; give the setting another name")
+		}
+		for k, v := range m {
+			config[k] = v
+		}
+	}
+	if streams, ok := params["streams"]; ok {
+		config["streams"] = streams
+	}
+	return config, nil
 }
 
 func envValue(ctx context.Context, p connectors.OpenParams, name string, v any) (string, error) {

@@ -54,7 +54,7 @@ func open(t *testing.T, extra map[string]any) *exec.Conn {
 	params := map[string]any{
 		"command": []any{pluginPath},
 		"streams": map[string]any{"people": map[string]any{"updatedAt": "updated_at", "columns": map[string]any{"joined_at": "timestamp", "age": "float"}}},
-		"seed":    seed(),
+		"config":  map[string]any{"seed": seed()},
 	}
 	for k, v := range extra {
 		params[k] = v

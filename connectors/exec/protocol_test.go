@@ -76,7 +76,8 @@ func openFake(t *testing.T, env map[string]any) (*exec.Conn, connectors.Stream, 
 			"command": []any{"./fake.sh"},
 			"env":     env,
 			"kind":    "exec",
-			"region":  "id",
+			"config":  map[string]any{"region": "id"},
+			"stray":   "not for the plugin",
 			"streams": map[string]any{"s": map[string]any{"updatedAt": "updated_at", "deletedAt": "deleted_at"}},
 		},
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
@@ -175,8 +176,9 @@ func TestWriteResults(t *testing.T) {
 
 // TestPluginSeesAndLogs: the plugin's standard error reaches the log line by
 // line; each request carries a new id; the handshake sends protocol 1 and
-// the connection's config without command, env and kind; plain env values
-// reach the plugin as they are (FAKE_REPLY works at all).
+// the connection's config field with its streams, and nothing else of the
+// connection (command, env, kind, other keys); plain env values reach the
+// plugin as they are (FAKE_REPLY works at all).
 func TestPluginSeesAndLogs(t *testing.T) {
 	ctx := context.Background()
 	c, s, logs := openFake(t, map[string]any{"FAKE_REPLY": `{"id":@ID@,"result":{"records":[]}}`})
@@ -203,7 +205,7 @@ func TestPluginSeesAndLogs(t *testing.T) {
 		if !strings.Contains(line, `\"method\":\"streams\"`) {
 			continue
 		}
-		for _, bad := range []string{"FAKE_REPLY", `\"command\"`, `\"kind\"`} {
+		for _, bad := range []string{"FAKE_REPLY", `\"command\"`, `\"kind\"`, "stray"} {
 			if strings.Contains(line, bad) {
 				t.Errorf("the plugin's config carries %s: %s", bad, line)
 			}

@@ -262,7 +262,7 @@ func TestRestartHandshakeNeverAnswered(t *testing.T) {
 		config map[string]any
 	}{
 		{"hang", nil},
-		{"stuck", map[string]any{"blob": strings.Repeat("x", 256<<10)}},
+		{"stuck", map[string]any{"config": map[string]any{"blob": strings.Repeat("x", 256<<10)}}},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			f := crashedPlugin(t, tc.config)
