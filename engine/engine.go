@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -178,7 +179,7 @@ type Progress struct {
 type Result struct {
 	Pipeline string        `json:"pipeline"`
 	RunID    int64         `json:"runId,omitempty"`
-	DryRun   bool          `json:"dryRun,omitempty"`
+	DryRun   bool          `json:"dryRun"`
 	Status   string        `json:"status"`
 	Counts   state.Counts  `json:"counts"`
 	Duration time.Duration `json:"duration"`
@@ -207,7 +208,9 @@ func (e *ConfigError) Error() string { return e.Msg }
 // Run runs the selected pipelines as a DAG by dependsOn: independent ones
 // concurrently, each dependent after its dependencies succeeded (a
 // dependency that is not selected is not waited for). It returns one Result
-// per selected pipeline, sorted by name. The error is a *ConfigError when
+// per selected pipeline, in the order they run: in waves, each pipeline in
+// the wave after the last of its selected dependencies, each wave sorted by
+// name. The error is a *ConfigError when
 // nothing could run; failures of single pipelines are in their Results.
 func (e *Engine) Run(ctx context.Context, params RunParams) ([]Result, error) {
 	names, err := e.selectPipelines(params)
@@ -267,10 +270,34 @@ func (e *Engine) Run(ctx context.Context, params RunParams) ([]Result, error) {
 	}
 	p.Wait()
 	out := make([]Result, 0, len(names))
-	for _, n := range names {
+	for _, n := range e.runOrder(names) {
 		out = append(out, *results[n])
 	}
 	return out, nil
+}
+
+// runOrder returns names (sorted, without a dependsOn cycle) in the order
+// Run runs them: waves of pipelines whose selected dependencies are all in
+// earlier waves, each wave sorted by name.
+func (e *Engine) runOrder(names []string) []string {
+	wave := map[string]int{}
+	var depth func(n string) int
+	depth = func(n string) int {
+		if w, ok := wave[n]; ok {
+			return w
+		}
+		w := 0
+		for _, d := range e.cfg.Config.Pipelines[n].DependsOn {
+			if slices.Contains(names, d) {
+				w = max(w, depth(d)+1)
+			}
+		}
+		wave[n] = w
+		return w
+	}
+	out := slices.Clone(names)
+	slices.SortStableFunc(out, func(a, b string) int { return depth(a) - depth(b) })
+	return out
 }
 
 func (e *Engine) selectPipelines(params RunParams) ([]string, error) {

@@ -228,8 +228,9 @@ func TestDependentsRunAfterTheirDependencies(t *testing.T) {
 		e.snk.SetOptions(memoryHook(func(int, connectors.Change) error { return errors.New("CRM is down") }, e.clock.Now))
 		e.src.S("orgs").Put(connectors.Record{ID: "o2", Fields: map[string]any{"name": "Kelompok Nelayan"}})
 		res = e.run(engine.RunParams{All: true})
-		if res[0].Pipeline != "members" || res[0].Status != engine.StatusSkipped || !strings.Contains(res[0].Error, "organizations") ||
-			res[1].Status != state.RunFailed {
+		// Results come in run order: the dependency first.
+		if res[1].Pipeline != "members" || res[1].Status != engine.StatusSkipped || !strings.Contains(res[1].Error, "organizations") ||
+			res[0].Pipeline != "organizations" || res[0].Status != state.RunFailed {
 			t.Fatalf("results = %+v", res)
 		}
 	})

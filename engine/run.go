@@ -164,7 +164,8 @@ func (e *Engine) runPipeline(ctx context.Context, name string, params RunParams)
 		return finish(err)
 	}
 
-	run := state.Run{Pipeline: name, Trigger: params.Trigger, DryRun: params.DryRun, StartedAt: start.UTC(), Status: state.RunRunning}
+	run := state.Run{Pipeline: name, Trigger: params.Trigger, DryRun: params.DryRun, Full: params.Full, Limit: params.Limit,
+		StartedAt: start.UTC(), Status: state.RunRunning}
 	runID, err := e.cfg.Store.RunCreate(ctx, run)
 	if err != nil {
 		return finish(fmt.Errorf("recording the run of %q in the state store: %w", name, err))
@@ -210,6 +211,12 @@ func (e *Engine) runPipeline(ctx context.Context, name string, params RunParams)
 		"skipped", r.counts.Skipped, "conflicts", r.counts.Conflicts, "rejected", r.counts.Rejected, "failed", r.counts.Failed,
 		"duration", res.Duration)
 	return res
+}
+
+// Abandoned reports whether r is a run that never finished (its process
+// stopped) and that a later run closed as failed.
+func Abandoned(r state.Run) bool {
+	return r.Status == state.RunFailed && r.Error == abandonedRunError
 }
 
 // abandonedRunError is the error recorded on a run that never finished.

@@ -17,7 +17,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/kelompok/pipe/config"
 	"github.com/kelompok/pipe/engine"
 	"github.com/kelompok/pipe/engine/state"
 )
@@ -121,13 +120,8 @@ configuration error (invalid config, unknown pipeline, dependency cycle).`,
 			if err != nil {
 				return err
 			}
-			results = runOrder(cfg, results)
 			if output == "json" {
-				out := make([]runResultJSON, len(results))
-				for i, r := range results {
-					out[i] = runResultJSON{Pipeline: r.Pipeline, RunID: r.RunID, DryRun: r.DryRun, Result: r}
-				}
-				if err := writeJSON(app.Stdout, out); err != nil {
+				if err := writeJSON(app.Stdout, results); err != nil {
 					return err
 				}
 			} else {
@@ -148,64 +142,6 @@ configuration error (invalid config, unknown pipeline, dependency cycle).`,
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every record's decision with its field diff and reason")
 	outputFlag(cmd, &output)
 	return cmd
-}
-
-// runResultJSON is one pipeline's result as --output json prints it:
-// engine.Result with dryRun always there (false is not left out, so a
-// script can tell a real run without knowing the default). The fields
-// named here win over the Result's of the same JSON names; Pipeline and
-// RunID are repeated only to keep the keys' order.
-type runResultJSON struct {
-	Pipeline string `json:"pipeline"`
-	RunID    int64  `json:"runId,omitempty"`
-	DryRun   bool   `json:"dryRun"`
-	engine.Result
-}
-
-// runOrder sorts the results in the order the pipelines ran: in waves, a
-// pipeline in the wave after the last of its dependencies among them, each
-// wave by name (engine.Run returns them by name).
-func runOrder(cfg *config.Config, results []engine.Result) []engine.Result {
-	byName := make(map[string]engine.Result, len(results))
-	for _, r := range results {
-		byName[r.Pipeline] = r
-	}
-	placed := make(map[string]bool, len(results))
-	out := make([]engine.Result, 0, len(results))
-	for len(out) < len(results) {
-		var wave []string
-		for name := range byName {
-			if placed[name] {
-				continue
-			}
-			ready := true
-			if p := cfg.Pipelines[name]; p != nil {
-				for _, d := range p.DependsOn {
-					if _, selected := byName[d]; selected && !placed[d] {
-						ready = false
-					}
-				}
-			}
-			if ready {
-				wave = append(wave, name)
-			}
-		}
-		if len(wave) == 0 {
-			// a cycle, which the engine refuses before running anything:
-			// keep the rest by name
-			for name := range byName {
-				if !placed[name] {
-					wave = append(wave, name)
-				}
-			}
-		}
-		sort.Strings(wave)
-		for _, name := range wave {
-			placed[name] = true
-			out = append(out, byName[name])
-		}
-	}
-	return out
 }
 
 // bar is the progress bar shown on a terminal while pipelines run.

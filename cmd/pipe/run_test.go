@@ -58,7 +58,7 @@ func TestRunCommands(t *testing.T) {
 	crm.S("people").Put(connectors.Record{ID: "crm-sari", Fields: map[string]any{"fullName": "Sari W.", "email": "sari@kelompok.id"}})
 
 	// Dry run: the plan, nothing written.
-	code, out, errOut := run(t, "run", "contacts", "--dry-run", "-v", "--config", dir)
+	code, out, errOut := run(t, "run", "contacts", "--dry-run", "--full", "--limit", "50", "-v", "--config", dir)
 	if code != ExitOK || !regexp.MustCompile(`contacts\s+succeeded \(dry run\)\s+created 2\s+updated 1\s+deleted 0\s+linked 1`).MatchString(out) {
 		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -115,14 +115,13 @@ func TestRunCommands(t *testing.T) {
 		t.Fatalf("runs show: exit %d\n%s", code, out)
 	}
 	code, out, _ = run(t, "runs", "show", jsonNumber(runs[2].ID), "--config", dir)
-	// the run record does not keep --full or --limit: the hint must not
-	// pass off the command without them as the run's
-	if code != ExitOK || !strings.Contains(out, "(dry run)") || !strings.Contains(out, "a dry run's decisions are printed, not audited") ||
-		!strings.Contains(out, "add --full or --limit N if this run had them") {
+	// the hint repeats the run's own flags
+	if code != ExitOK || !strings.Contains(out, "(dry run, full, limit 50)") ||
+		!strings.Contains(out, "a dry run's decisions are printed, not audited: 'pipe run contacts --dry-run --full --limit 50 -v' plans it anew") {
 		t.Fatalf("runs show of a dry run: exit %d\n%s", code, out)
 	}
 	code, out, _ = run(t, "runs", "--config", dir)
-	if code != ExitOK || !strings.Contains(out, "PIPELINE") || !strings.Contains(out, "(dry run)") {
+	if code != ExitOK || !strings.Contains(out, "PIPELINE") || !strings.Contains(out, "succeeded (dry run, full, limit 50)") {
 		t.Fatalf("runs table: exit %d\n%s", code, out)
 	}
 

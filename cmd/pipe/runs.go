@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kelompok/pipe/engine"
 	"github.com/kelompok/pipe/engine/state"
 )
 
@@ -55,10 +56,7 @@ history, with the errors as a warning on stderr.`,
 					tw := newTable(w)
 					fmt.Fprintln(tw, "ID\tPIPELINE\tTRIGGER\tSTARTED\tDURATION\tSTATUS\tCREATED\tUPDATED\tDELETED\tLINKED\tSKIPPED\tCONFLICTS\tREJECTED\tFAILED")
 					for _, r := range runs {
-						status := r.Status
-						if r.DryRun {
-							status += " (dry run)"
-						}
+						status := r.Status + runModes(r)
 						dur := "-"
 						if took, ok := runTook(r); ok {
 							dur = took.String()
@@ -125,14 +123,11 @@ records are counted, not audited, and a dry run's decisions are not kept
 				}{run, audit})
 			}
 			w := app.Stdout
-			fmt.Fprintf(w, "run %d  pipeline %s  trigger %s  status %s", run.ID, run.Pipeline, run.Trigger, run.Status)
-			if run.DryRun {
-				fmt.Fprint(w, "  (dry run)")
-			}
+			fmt.Fprintf(w, "run %d  pipeline %s  trigger %s  status %s%s", run.ID, run.Pipeline, run.Trigger, run.Status, runModes(run))
 			fmt.Fprintf(w, "\nstarted %s", run.StartedAt.Local().Format(time.RFC3339))
 			if took, ok := runTook(run); ok {
 				fmt.Fprintf(w, "  took %s", took)
-				if abandoned(run) {
+				if engine.Abandoned(run) {
 					fmt.Fprint(w, " (until its last audited decision)")
 				}
 			}
@@ -144,11 +139,9 @@ records are counted, not audited, and a dry run's decisions are not kept
 			}
 			if len(audit) == 0 {
 				if run.DryRun {
-					// A dry run writes nothing, its decisions included. The run
-					// record does not keep --full or --limit (state.Run has no
-					// field for them), so the command cannot be given whole.
-					fmt.Fprintf(w, "\na dry run's decisions are printed, not audited: 'pipe run %s --dry-run -v' plans it anew and prints them;\n"+
-						"add --full or --limit N if this run had them (the run record does not keep them)\n", run.Pipeline)
+					// A dry run writes nothing, its decisions included.
+					fmt.Fprintf(w, "\na dry run's decisions are printed, not audited: 'pipe run %s%s -v' plans it anew and prints them\n",
+						run.Pipeline, runFlags(run))
 				} else {
 					fmt.Fprintln(w, "\nno record decisions were audited (unchanged records are counted, not audited)")
 				}
@@ -175,18 +168,10 @@ records are counted, not audited, and a dry run's decisions are not kept
 // abandoned (its process stopped) before a decision was audited, so its
 // recorded end is its start.
 func runTook(r state.Run) (took time.Duration, ok bool) {
-	if r.FinishedAt == nil || abandoned(r) && !r.FinishedAt.After(r.StartedAt) {
+	if r.FinishedAt == nil || engine.Abandoned(r) && !r.FinishedAt.After(r.StartedAt) {
 		return 0, false
 	}
 	return r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond), true
-}
-
-// abandoned reports whether r is a run the engine closed because its
-// process stopped before it finished: the engine records it as failed,
-// ending at its last audited decision (or its start), with an error that
-// starts "abandoned:" (engine.closeAbandoned).
-func abandoned(r state.Run) bool {
-	return r.Status == state.RunFailed && strings.HasPrefix(r.Error, "abandoned:")
 }
 
 func orDash(s string) string {
@@ -194,4 +179,39 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// runFlags returns the pipe run flags a run was made with, each with a
+// leading space: " --dry-run --full --limit 250".
+func runFlags(r state.Run) string {
+	var b strings.Builder
+	if r.DryRun {
+		b.WriteString(" --dry-run")
+	}
+	if r.Full {
+		b.WriteString(" --full")
+	}
+	if r.Limit > 0 {
+		fmt.Fprintf(&b, " --limit %d", r.Limit)
+	}
+	return b.String()
+}
+
+// runModes describes a run's flags after its status: " (dry run, full,
+// limit 250)", or "" for a plain run.
+func runModes(r state.Run) string {
+	var modes []string
+	if r.DryRun {
+		modes = append(modes, "dry run")
+	}
+	if r.Full {
+		modes = append(modes, "full")
+	}
+	if r.Limit > 0 {
+		modes = append(modes, fmt.Sprintf("limit %d", r.Limit))
+	}
+	if len(modes) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(modes, ", ") + ")"
 }

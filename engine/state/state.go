@@ -92,10 +92,14 @@ func (c *Counts) Add(o Counts) {
 
 // Run is one execution of one pipeline.
 type Run struct {
-	ID         int64      `json:"id"`
-	Pipeline   string     `json:"pipeline"`
-	Trigger    string     `json:"trigger"` // cli, schedule, webhook, api
-	DryRun     bool       `json:"dryRun"`
+	ID       int64  `json:"id"`
+	Pipeline string `json:"pipeline"`
+	Trigger  string `json:"trigger"` // cli, schedule, webhook, api
+	DryRun   bool   `json:"dryRun"`
+	// Full and Limit are the run's --full and --limit (0: no limit), so
+	// that the run can be told apart and repeated.
+	Full       bool       `json:"full"`
+	Limit      int        `json:"limit,omitempty"`
 	StartedAt  time.Time  `json:"startedAt"`
 	FinishedAt *time.Time `json:"finishedAt,omitempty"`
 	Status     string     `json:"status"`

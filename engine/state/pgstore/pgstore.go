@@ -189,9 +189,9 @@ func (s *Store) RunCreate(ctx context.Context, run state.Run) (int64, error) {
 	}
 	var id int64
 	err = s.pool.QueryRow(ctx, `
-		INSERT INTO runs (pipeline, trigger, dry_run, started_at, status, counts, error)
-		VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7) RETURNING id`,
-		run.Pipeline, run.Trigger, run.DryRun, ts(run.StartedAt), run.Status, counts, run.Error).Scan(&id)
+		INSERT INTO runs (pipeline, trigger, dry_run, full_run, row_limit, started_at, status, counts, error)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9) RETURNING id`,
+		run.Pipeline, run.Trigger, run.DryRun, run.Full, run.Limit, ts(run.StartedAt), run.Status, counts, run.Error).Scan(&id)
 	if err != nil {
 		return 0, s.errf("create run of %q: %w", run.Pipeline, err)
 	}
@@ -219,12 +219,12 @@ func (s *Store) RunFinish(ctx context.Context, run state.Run) error {
 	return nil
 }
 
-const runColumns = `id, pipeline, trigger, dry_run, started_at, finished_at, status, counts::text, error`
+const runColumns = `id, pipeline, trigger, dry_run, full_run, row_limit, started_at, finished_at, status, counts::text, error`
 
 func scanRun(row pgx.Row) (state.Run, error) {
 	var r state.Run
 	var counts string
-	if err := row.Scan(&r.ID, &r.Pipeline, &r.Trigger, &r.DryRun, &r.StartedAt, &r.FinishedAt, &r.Status, &counts, &r.Error); err != nil {
+	if err := row.Scan(&r.ID, &r.Pipeline, &r.Trigger, &r.DryRun, &r.Full, &r.Limit, &r.StartedAt, &r.FinishedAt, &r.Status, &counts, &r.Error); err != nil {
 		return r, err
 	}
 	r.StartedAt = r.StartedAt.UTC()

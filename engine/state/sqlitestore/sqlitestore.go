@@ -283,9 +283,9 @@ func (s *Store) RunCreate(ctx context.Context, run state.Run) (int64, error) {
 	var id int64
 	err = s.write(ctx, "create run of "+run.Pipeline, func(tx *sql.Tx) error {
 		return tx.QueryRowContext(ctx, `
-			INSERT INTO runs (pipeline, trigger, dry_run, started_at, status, counts, error)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			run.Pipeline, run.Trigger, run.DryRun, micro(run.StartedAt), run.Status, counts, run.Error).Scan(&id)
+			INSERT INTO runs (pipeline, trigger, dry_run, full_run, row_limit, started_at, status, counts, error)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			run.Pipeline, run.Trigger, run.DryRun, run.Full, run.Limit, micro(run.StartedAt), run.Status, counts, run.Error).Scan(&id)
 	})
 	return id, err
 }
@@ -313,14 +313,14 @@ func (s *Store) RunFinish(ctx context.Context, run state.Run) error {
 	})
 }
 
-const runColumns = `id, pipeline, trigger, dry_run, started_at, finished_at, status, counts, error`
+const runColumns = `id, pipeline, trigger, dry_run, full_run, row_limit, started_at, finished_at, status, counts, error`
 
 func scanRun(row interface{ Scan(...any) error }) (state.Run, error) {
 	var r state.Run
 	var started int64
 	var finished sql.NullInt64
 	var counts string
-	if err := row.Scan(&r.ID, &r.Pipeline, &r.Trigger, &r.DryRun, &started, &finished, &r.Status, &counts, &r.Error); err != nil {
+	if err := row.Scan(&r.ID, &r.Pipeline, &r.Trigger, &r.DryRun, &r.Full, &r.Limit, &started, &finished, &r.Status, &counts, &r.Error); err != nil {
 		return r, err
 	}
 	r.StartedAt = fromMicro(started)

@@ -140,7 +140,7 @@ func (s suite) runs(t *testing.T) {
 	st := s.fresh(t)
 	ctx := t.Context()
 	started := time.Date(2024, 3, 1, 10, 0, 0, 123456789, time.FixedZone("WIB", 7*3600))
-	id1, err := st.RunCreate(ctx, state.Run{Pipeline: "members", Trigger: "schedule", DryRun: true, StartedAt: started})
+	id1, err := st.RunCreate(ctx, state.Run{Pipeline: "members", Trigger: "schedule", DryRun: true, Full: true, Limit: 250, StartedAt: started})
 	if err != nil {
 		t.Fatalf("RunCreate: %v", err)
 	}
@@ -154,7 +154,7 @@ func (s suite) runs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RunGet: %v", err)
 	}
-	want := state.Run{ID: id1, Pipeline: "members", Trigger: "schedule", DryRun: true,
+	want := state.Run{ID: id1, Pipeline: "members", Trigger: "schedule", DryRun: true, Full: true, Limit: 250,
 		StartedAt: started.UTC().Truncate(time.Microsecond), Status: state.RunRunning}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("RunGet = %+v\nwant     %+v", got, want)
