@@ -51,7 +51,7 @@ func RunTests(cfg *config.Config, names []string) ([]TestResult, error) {
 				known = append(known, k)
 			}
 			sort.Strings(known)
-			return nil, fmt.Errorf("no pipeline %q: the pipelines are %s", n, strings.Join(known, ", "))
+			return nil, fmt.Errorf("unknown pipeline %q: the configured ones are %s", n, strings.Join(known, ", "))
 		}
 		for _, t := range p.Tests {
 			out = append(out, RunTest(p, t))

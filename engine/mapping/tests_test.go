@@ -80,7 +80,7 @@ func TestRunTest(t *testing.T) {
 
 func TestRunTestsUnknownPipeline(t *testing.T) {
 	cfg := &config.Config{Pipelines: map[string]*config.Pipeline{"members": {Name: "members"}}}
-	if _, err := RunTests(cfg, []string{"memberz"}); err == nil || !strings.Contains(err.Error(), "the pipelines are members") {
+	if _, err := RunTests(cfg, []string{"memberz"}); err == nil || !strings.Contains(err.Error(), `unknown pipeline "memberz": the configured ones are members`) {
 		t.Fatalf("error %v", err)
 	}
 	if res, err := RunTests(cfg, nil); err != nil || len(res) != 0 {
