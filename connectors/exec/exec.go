@@ -45,6 +45,10 @@ const maxLine = 64 << 20
 // for longer.
 const outputGrace = 2 * time.Second
 
+// DefaultHandshakeTimeout is how long the program has to answer its
+// "streams" handshake after a start, unless handshakeTimeout says otherwise.
+const DefaultHandshakeTimeout = 30 * time.Second
+
 // StreamConfig is one stream's declaration, from params.streams.<name>. The
 // program receives it too (in config.streams).
 type StreamConfig struct {
@@ -70,6 +74,9 @@ type StreamConfig struct {
 //	         may not have a key "streams")
 //	streams: {<name>: StreamConfig}, also sent to the program, in
 //	         config.streams
+//	handshakeTimeout: how long the program has to answer its "streams"
+//	         handshake after each start, a Go duration such as "30s"
+//	         (default DefaultHandshakeTimeout)
 //
 // Other keys are not sent to the program.
 //
@@ -122,11 +129,38 @@ func Open(ctx context.Context, p connectors.OpenParams) (connectors.Connection, 
 	if err != nil {
 		return nil, err
 	}
+	handshakeTimeout, err := durationParam(p.Config, "handshakeTimeout", DefaultHandshakeTimeout)
+	if err != nil {
+		return nil, err
+	}
 	log := p.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Conn{argv: argv, env: env, dir: p.Dir, cfgs: cfgs, config: config, log: log.With("plugin", argv[0])}, nil
+	return &Conn{argv: argv, env: env, dir: p.Dir, cfgs: cfgs, config: config, handshakeTimeout: handshakeTimeout, log: log.With("plugin", argv[0])}, nil
+}
+
+// durationParam reads a positive duration parameter: a Go duration string
+// (or a time.Duration, from Go); def when absent.
+func durationParam(params map[string]any, name string, def time.Duration) (time.Duration, error) {
+	raw, ok := params[name]
+	if !ok || raw == nil {
+		return def, nil
+	}
+	var d time.Duration
+	var err error
+	switch x := raw.(type) {
+	case string:
+		d, err = time.ParseDuration(x)
+	case time.Duration:
+		d = x
+	default:
+		err = fmt.Errorf("a %T", raw)
+	}
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: invalid duration %v: write a positive Go duration such as \"30s\" or \"2m\"", name, raw)
+	}
+	return d, nil
 }
 
 // handshakeConfig is the config the program receives in the "streams"
@@ -177,6 +211,8 @@ type Conn struct {
 	cfgs   map[string]StreamConfig
 	config map[string]any
 	log    *slog.Logger
+	// handshakeTimeout bounds the wait for the "streams" handshake.
+	handshakeTimeout time.Duration
 
 	mu      sync.Mutex // serializes calls
 	proc    *process
@@ -314,7 +350,16 @@ func (c *Conn) start(ctx context.Context) error {
 		Streams []string `json:"streams"`
 	}
 	params := map[string]any{"protocol": ProtocolVersion, "config": c.config}
-	if err := c.roundTrip(ctx, "streams", params, &hello); err != nil {
+	// A plugin that starts but never answers must not hold the call until
+	// the caller's context ends: the handshake has a deadline of its own.
+	hctx, cancel := context.WithTimeout(ctx, c.handshakeTimeout)
+	defer cancel()
+	if err := c.roundTrip(hctx, "streams", params, &hello); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && hctx.Err() != nil && ctx.Err() == nil {
+			// The handshake's own deadline, not the caller's: roundTrip
+			// has killed the plugin.
+			return fmt.Errorf("plugin %s did not answer its handshake within %v (it will be restarted on the next call)", c.argv[0], c.handshakeTimeout)
+		}
 		return fmt.Errorf("plugin %s handshake: %w", c.argv[0], err)
 	}
 	c.streams = hello.Streams
