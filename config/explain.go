@@ -63,11 +63,30 @@ func envName(s string) string {
 // to do.
 func (l *loader) explain(path []string, msgs []string) []string {
 	user := l.userSource(path)
+	if m := l.setTwice(path, msgs); m != "" {
+		return []string{m}
+	}
+	if user == "" {
+		user = commonSide(msgs)
+	}
 	var alternatives []string
+	// literals are the string values a value of another type was
+	// compared with: the choices of an enumeration ("push", "pull",
+	// "both"), or the default of a field whose type is wanted instead.
+	var literals []string
 	var out []string
 	secret := false
+	// A value that conflicts with, or is out of the bounds of, an
+	// alternative of a disjunction is a field that alternative has; the
+	// "field not allowed" the other alternatives add for it is noise.
+	conflict := false
 	for _, m := range msgs {
-		if reDisjunction.MatchString(m) {
+		if reConflict.MatchString(m) || reOutOfBound.MatchString(m) {
+			conflict = true
+		}
+	}
+	for _, m := range msgs {
+		if reDisjunction.MatchString(m) || conflict && m == "field not allowed" {
 			continue
 		}
 		if c := reConflict.FindStringSubmatch(m); c != nil {
@@ -77,6 +96,10 @@ func (l *loader) explain(path []string, msgs []string) []string {
 				other = a
 			}
 			if c[3] != "" && !strings.HasPrefix(other, "{") && !strings.HasPrefix(other, "=~") {
+				if strings.HasPrefix(other, `"`) {
+					literals = append(literals, other)
+					continue
+				}
 				// a type mismatch: name the wanted type
 				other = c[4]
 				if b == user {
@@ -97,6 +120,10 @@ func (l *loader) explain(path []string, msgs []string) []string {
 			return append([]string{"a secret cannot be a plain string; " + secretHint(path)}, out...)
 		}
 		return append([]string{"invalid secret reference; " + secretHint(path)}, out...)
+	}
+	if len(alternatives) == 0 {
+		// only string choices were offered: they are what is wanted
+		alternatives = literals
 	}
 	bounded := false
 	for _, m := range out {
@@ -151,6 +178,8 @@ func (l *loader) explainOne(path []string, m string) string {
 		return fmt.Sprintf("invalid value %s: must be %s", b[1], b[2])
 	}
 	switch {
+	case m == "field not allowed" && secretFields[parent] && (last == "env" || last == "file" || last == "vault"):
+		return fmt.Sprintf("%q cannot be combined with other fields: a secret takes exactly one of env, file and vault; %s", last, secretHint(path))
 	case m == "field not allowed" && secretFields[parent]:
 		return fmt.Sprintf("unknown secret source %q; %s", last, secretHint(path))
 	case m == "field not allowed":
@@ -170,6 +199,72 @@ func (l *loader) explainOne(path []string, m string) string {
 	return m
 }
 
+// setTwice explains a conflict between two values the user wrote for the
+// same field in different places, "" when there is none.
+func (l *loader) setTwice(path []string, msgs []string) string {
+	es := l.index.entries(path...)
+	if len(es) < 2 {
+		return ""
+	}
+	for _, m := range msgs {
+		c := reConflict.FindStringSubmatch(m)
+		if c == nil {
+			continue
+		}
+		var at []string
+		for _, v := range c[1:3] {
+			for _, e := range es {
+				if lit, ok := e.value.(*ast.BasicLit); ok && lit.Value == v {
+					at = append(at, l.position(lit.Pos()).String())
+					break
+				}
+			}
+		}
+		if len(at) == 2 {
+			return fmt.Sprintf("conflicting values %s and %s: the field is given both, at %s and %s; keep one", c[1], c[2], at[0], at[1])
+		}
+	}
+	return ""
+}
+
+// commonSide is the value every one of several conflicts names, on the
+// same side: the user's value, compared in turn with each alternative of
+// a disjunction, when it is not written literally at its path (it comes
+// from a definition, say). It is "" when there is no such value.
+func commonSide(msgs []string) string {
+	var first, second []string
+	for _, m := range msgs {
+		if c := reConflict.FindStringSubmatch(m); c != nil {
+			first = append(first, c[1])
+			second = append(second, c[2])
+		}
+	}
+	if len(first) < 2 {
+		return ""
+	}
+	short := func(s string) string {
+		if len(s) > 60 {
+			return ""
+		}
+		return s
+	}
+	same := func(s []string) bool {
+		for _, x := range s[1:] {
+			if x != s[0] {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case same(first) && !same(second):
+		return short(first[0])
+	case same(second) && !same(first):
+		return short(second[0])
+	}
+	return ""
+}
+
 // describe renders a CUE constraint for a reader.
 func describe(c string) string {
 	switch {
@@ -181,6 +276,12 @@ func describe(c string) string {
 		return "true or false"
 	case c == "number" || c == "float":
 		return "a number"
+	case c == "list":
+		return "a list"
+	case c == "struct":
+		return "a struct"
+	case strings.Contains(c, "A-Za-z0-9_]*$"):
+		return `an environment variable name such as "TWENTY_API_KEY"`
 	case strings.HasPrefix(c, `=~"^[A-Za-z_][A-Za-z0-9_-]*\\.`):
 		return `a stream reference "connection.stream"`
 	case strings.HasPrefix(c, "{"):
