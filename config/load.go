@@ -422,7 +422,7 @@ func (l *loader) addCUEError(err error) {
 			msg += ": fix the CUE syntax here"
 		}
 		var pos Pos
-		if len(path) > 2 && path[0] == "connections" && len(l.index.entries(path[:2]...)) > 0 && len(l.index.entries(path[0], path[1], "kind")) == 0 {
+		if len(path) > 2 && path[0] == "connections" && msg == "field not allowed" && l.kindMissing(path[1]) {
 			// Without a kind, every field of the connection is "not
 			// allowed": say what is really missing, once.
 			path = path[:2]
@@ -450,6 +450,29 @@ func (l *loader) addCUEError(err error) {
 			l.errs = append(l.errs, Error{Pos: g.pos, Path: formatPath(g.path), Msg: msg})
 		}
 	}
+}
+
+// kindMissing says whether connection name is written without a kind:
+// declared only as struct literals, none of which has a kind field. A
+// connection that is (or embeds) a definition or another reference may get
+// its kind from there.
+func (l *loader) kindMissing(name string) bool {
+	es := l.index.entries("connections", name)
+	if len(es) == 0 || len(l.index.entries("connections", name, "kind")) > 0 {
+		return false
+	}
+	for _, e := range es {
+		s, ok := e.value.(*ast.StructLit)
+		if !ok {
+			return false
+		}
+		for _, d := range s.Elts {
+			if _, isField := d.(*ast.Field); !isField {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (l *loader) isSuppressed(path []string) bool {
