@@ -3,6 +3,7 @@ package config_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,13 +30,20 @@ pipelines: p: {source: "mem.a", sink: "tw.pets", push: {nick: "id"}}
 pipelines: p: source: "mem.a"
 pipelines: {for name, c in connections if name == "mem" {q: {source: "mem.a", sink: "tw.pets", push: {nick: "id"}}}}
 pipelines: p: tests: [{name: "one", input: {id: "x"}, expect: {nick: "x"}}, {name: "two", input: {id: "y"}, expect: {nick: "y"}}]
+pipelines: p: filter: source: "id != nil"
+pipelines: r: {source: "mem.a", sink: "tw.pets", push: {nick: "id"}, dependsOn: [for name, _ in pipelines if name == "p" {name}]}
+`,
+		// A pipeline's nested field repeated in another file is not a
+		// duplicate pipeline.
+		"q.cue": `package pipe
+pipelines: p: filter: source: "id != nil"
 `,
 	})
 	cfg, err := config.Load(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Pipelines["q"] == nil || cfg.Pipelines["p"] == nil {
+	if cfg.Pipelines["q"] == nil || cfg.Pipelines["p"] == nil || len(cfg.Pipelines["r"].DependsOn) != 1 {
 		t.Fatalf("pipelines = %v", cfg.PipelineNames())
 	}
 	if s, ok := cfg.Stream(cfg.Pipelines["p"].Sink); !ok || !s.HasPath("nick") {
@@ -52,5 +60,26 @@ func TestLoadNotADirectory(t *testing.T) {
 	var errs config.Errors
 	if !errors.As(err, &errs) || len(errs) != 1 || !strings.HasPrefix(errs[0].Msg, "not a directory") {
 		t.Fatalf("err = %v, want not a directory", err)
+	}
+}
+
+// TestLoadReportsEveryUnreadableFile: an unreadable file does not hide the
+// problems of the next one, and a directory whose every .cue file is
+// broken says so rather than that it has none.
+func TestLoadReportsEveryUnreadableFile(t *testing.T) {
+	dir := writeDir(t, map[string]string{"b.cue": "package pipe\npipelines: {\n"})
+	if err := os.Symlink(filepath.Join(dir, "nowhere.cue"), filepath.Join(dir, "a.cue")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := config.Load(context.Background(), dir)
+	var errs config.Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("err = %v, want config.Errors", err)
+	}
+	got := strings.ReplaceAll(errs.Error(), dir+string(filepath.Separator), "")
+	want := "a.cue: cannot be read (a dangling symbolic link?): fix or remove it\n" +
+		"b.cue:2:14: expected '}', found 'EOF': fix the CUE syntax here"
+	if got != want {
+		t.Errorf("errors:\n%s\nwant\n%s", got, want)
 	}
 }
