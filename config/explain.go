@@ -2,8 +2,10 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"cuelang.org/go/cue/ast"
@@ -16,6 +18,7 @@ var (
 	reIncomplete  = regexp.MustCompile(`^incomplete value (.+)$`)
 	reMissing     = regexp.MustCompile(`^required field missing: (.+)$`)
 	reOutOfBound  = regexp.MustCompile(`^invalid value (.+) \(out of bound (.+)\)$`)
+	reCombine     = regexp.MustCompile(`^cannot combine regular field "(.+)" with (.+)$`)
 )
 
 // secretFields are the field names that hold a #Secret.
@@ -25,6 +28,14 @@ var secretFields = map[string]bool{"apiKey": true, "webhookSecret": true, "admin
 // its variable name is derived from the path, e.g. TWENTY_API_KEY for
 // connections.twenty.apiKey.
 func secretHint(path []string) string {
+	name := secretEnvName(path)
+	lower := strings.ToLower(name)
+	return fmt.Sprintf(`a secret must be a reference to where it is kept, not the value: write {env: %q}, {file: "/run/secrets/%s"} or {vault: {path: "secret/data/pipe", key: %q}}`, name, lower, lower)
+}
+
+// secretEnvName is the environment variable name a secret at path (or
+// below it) is suggested to be kept in.
+func secretEnvName(path []string) string {
 	name := "TWENTY_API_KEY"
 	switch {
 	case len(path) >= 3 && path[0] == "connections":
@@ -34,8 +45,7 @@ func secretHint(path []string) string {
 	case len(path) >= 2 && path[0] == "server":
 		name = "PIPE_" + envName(path[1])
 	}
-	lower := strings.ToLower(name)
-	return fmt.Sprintf(`a secret must be a reference to where it is kept, not the value: write {env: %q}, {file: "/run/secrets/%s"} or {vault: {path: "secret/data/pipe", key: %q}}`, name, lower, lower)
+	return name
 }
 
 // envName turns a camelCase or kebab-case name into UPPER_SNAKE_CASE.
@@ -63,8 +73,8 @@ func envName(s string) string {
 // to do.
 func (l *loader) explain(path []string, msgs []string) []string {
 	user := l.userSource(path)
-	if m := l.setTwice(path, msgs); m != "" {
-		return []string{m}
+	if lit, ok := l.offendingLiteral(path, msgs); ok && user == "" {
+		user = lit.Value
 	}
 	if user == "" {
 		user = commonSide(msgs)
@@ -110,6 +120,10 @@ func (l *loader) explain(path []string, msgs []string) []string {
 				secret = true
 				continue
 			}
+			if len(path) > 0 && path[len(path)-1] == "vault" && strings.Contains(other, "path!:") && strings.Contains(other, "key!:") {
+				alternatives = append(alternatives, vaultHint(path, user))
+				continue
+			}
 			alternatives = append(alternatives, describe(other))
 			continue
 		}
@@ -130,7 +144,7 @@ func (l *loader) explain(path []string, msgs []string) []string {
 		if strings.HasPrefix(m, "unknown field") || strings.HasPrefix(m, "unknown secret source") {
 			continue // what bounded would drop; its own hint says "must be"
 		}
-		if strings.Contains(m, "must be") || strings.Contains(m, "environment variable") || strings.Contains(m, "stream reference") {
+		if strings.Contains(m, "must be") || strings.Contains(m, "must match") || strings.Contains(m, "must start with") || strings.Contains(m, "environment variable") || strings.Contains(m, "stream reference") {
 			bounded = true
 		}
 	}
@@ -151,6 +165,15 @@ func (l *loader) explain(path []string, msgs []string) []string {
 			msg = fmt.Sprintf("%s: want %s", got, alternatives[0])
 		} else {
 			msg = fmt.Sprintf("%s: want one of %s", got, strings.Join(alternatives, ", "))
+			if u, err := strconv.Unquote(user); err == nil && strings.HasPrefix(user, `"`) {
+				var choices []string
+				for _, a := range alternatives {
+					if c, err := strconv.Unquote(a); err == nil {
+						choices = append(choices, c)
+					}
+				}
+				msg += didYouMean(u, choices)
+			}
 		}
 		out = append([]string{msg}, out...)
 	}
@@ -166,8 +189,17 @@ func (l *loader) explainOne(path []string, m string) string {
 	if len(path) > 1 {
 		parent = path[len(path)-2]
 	}
+	if c := reCombine.FindStringSubmatch(m); c != nil {
+		return notAStruct(path, c[2])
+	}
 	if b := reOutOfBound.FindStringSubmatch(m); b != nil {
 		switch {
+		case b[2] == `=~"^https?://"`:
+			example := `"https://crm.example.org"`
+			if u, err := strconv.Unquote(b[1]); err == nil && !strings.Contains(u, "://") && u != "" {
+				example = strconv.Quote("https://" + u)
+			}
+			return fmt.Sprintf("invalid value %s: a URL must start with http:// or https://, e.g. %s", b[1], example)
 		case strings.Contains(b[2], "A-Za-z0-9_]*$"):
 			return fmt.Sprintf("invalid value %s: not an environment variable name; use letters, digits and _, e.g. TWENTY_API_KEY", b[1])
 		case strings.HasPrefix(b[2], `=~"^[A-Za-z_][A-Za-z0-9_-]*\\.`):
@@ -199,32 +231,145 @@ func (l *loader) explainOne(path []string, m string) string {
 	return m
 }
 
-// setTwice explains a conflict between two values the user wrote for the
-// same field in different places, "" when there is none.
-func (l *loader) setTwice(path []string, msgs []string) string {
+// givenTwice explains a value the user gave in two places, which CUE
+// unifies rather than letting the later one win: two different literals
+// for one field, or two secret references with different sources. It
+// returns the message and the place to report it (the second place), ok
+// false when the values are not found in two places (a value that comes
+// from a definition or a reference): the plain message is given then.
+func (l *loader) givenTwice(path []string, msgs []string) (string, Pos, bool) {
 	es := l.index.entries(path...)
 	if len(es) < 2 {
-		return ""
+		return "", Pos{}, false
+	}
+	if l.isSecretPath(path) {
+		var places []astEntry
+		seen := map[string]bool{}
+		for _, e := range es {
+			src := secretSource(e.value)
+			if src == "" || seen[src] {
+				continue
+			}
+			seen[src] = true
+			places = append(places, e)
+		}
+		if len(places) >= 2 {
+			a, b := l.homeFirst(path, places[0], places[1])
+			return fmt.Sprintf("the secret is given twice, as %s at %s and as %s at %s%s",
+				shortNode(a.value), l.position(a.value.Pos()), shortNode(b.value), l.position(b.value.Pos()), unified(a, b)), l.position(b.value.Pos()), true
+		}
+		return "", Pos{}, false
 	}
 	for _, m := range msgs {
 		c := reConflict.FindStringSubmatch(m)
 		if c == nil {
 			continue
 		}
-		var at []string
+		var at []astEntry
 		for _, v := range c[1:3] {
 			for _, e := range es {
 				if lit, ok := e.value.(*ast.BasicLit); ok && lit.Value == v {
-					at = append(at, l.position(lit.Pos()).String())
+					at = append(at, e)
 					break
 				}
 			}
 		}
-		if len(at) == 2 {
-			return fmt.Sprintf("conflicting values %s and %s: the field is given both, at %s and %s; keep one", c[1], c[2], at[0], at[1])
+		if len(at) < 2 { // a value not written literally at path
+			continue
+		}
+		if indexOf(es, at[0]) > indexOf(es, at[1]) {
+			at[0], at[1] = at[1], at[0]
+		}
+		a, b := l.homeFirst(path, at[0], at[1])
+		return fmt.Sprintf("conflicting values %s (at %s) and %s (at %s): the field is given twice%s",
+			a.value.(*ast.BasicLit).Value, l.position(a.value.Pos()), b.value.(*ast.BasicLit).Value, l.position(b.value.Pos()), unified(a, b)), l.position(b.value.Pos()), true
+	}
+	return "", Pos{}, false
+}
+
+func indexOf(es []astEntry, e astEntry) int {
+	for i, x := range es {
+		if x.label == e.label && x.value == e.value {
+			return i
 		}
 	}
+	return -1
+}
+
+// unified says why a second value does not replace the first, and where
+// to change it.
+func unified(first, second astEntry) string {
+	if first.file == second.file {
+		return "; keep one"
+	}
+	a, b := filepath.Base(first.file), filepath.Base(second.file)
+	return fmt.Sprintf(", and the files of a directory are unified, not overridden: %s cannot replace the value set in %s; keep one: change it in %s and remove it from %s", b, a, a, b)
+}
+
+// homeFirst orders two places of one value: the one in the file that
+// declares the pipeline or connection in full (its source, or its kind)
+// first, the one added from another file (a local.cue) second; in the
+// order of the files otherwise.
+func (l *loader) homeFirst(path []string, a, b astEntry) (astEntry, astEntry) {
+	if len(path) >= 2 {
+		key := map[string]string{"pipelines": "source", "connections": "kind"}[path[0]]
+		if key != "" {
+			home := map[string]bool{}
+			for _, e := range l.index.entries(path[0], path[1], key) {
+				home[e.file] = true
+			}
+			if home[b.file] && !home[a.file] {
+				return b, a
+			}
+		}
+	}
+	return a, b
+}
+
+// isSecretPath says whether path names a field that holds a #Secret.
+func (l *loader) isSecretPath(path []string) bool {
+	if len(path) < 2 || !secretFields[path[len(path)-1]] {
+		return false
+	}
+	switch path[0] {
+	case "connections":
+		return len(path) == 3
+	case "state", "server":
+		return len(path) == 2
+	}
+	return false
+}
+
+// secretSource is the source (env, file or vault) a secret reference
+// written as a struct literal with one field names, "" for anything else.
+func secretSource(e ast.Expr) string {
+	s, ok := e.(*ast.StructLit)
+	if !ok || len(s.Elts) != 1 {
+		return ""
+	}
+	f, ok := s.Elts[0].(*ast.Field)
+	if !ok {
+		return ""
+	}
+	name, _ := labelName(f.Label)
+	switch name {
+	case "env", "file", "vault":
+		return name
+	}
 	return ""
+}
+
+// shortNode formats a value for a message, on one line.
+func shortNode(e ast.Expr) string {
+	b, err := format.Node(e)
+	if err != nil {
+		return "a value"
+	}
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > 80 {
+		s = s[:77] + "..."
+	}
+	return s
 }
 
 // commonSide is the value every one of several conflicts names, on the
@@ -334,3 +479,78 @@ func dropUnknownField(msgs []string) []string {
 	}
 	return out
 }
+
+// secretTwice says whether the secret at path is written in more than one
+// place with different sources ({env: ...} in one file, {file: ...} in
+// another).
+func (l *loader) secretTwice(path []string) bool {
+	seen := map[string]bool{}
+	for _, e := range l.index.entries(path...) {
+		if src := secretSource(e.value); src != "" {
+			seen[src] = true
+		}
+	}
+	return len(seen) >= 2
+}
+
+// reValue finds the value an "invalid value" message is about.
+var reValue = regexp.MustCompile(`^invalid value (.+?) \(`)
+
+// offendingLiteral is, for a path written in several places (a default in
+// one file, a value in another), the literal an "invalid value" message
+// names: where the user wrote the value that is wrong.
+func (l *loader) offendingLiteral(path []string, msgs []string) (*ast.BasicLit, bool) {
+	es := l.index.entries(path...)
+	if len(es) < 2 {
+		return nil, false
+	}
+	for _, m := range msgs {
+		v := reValue.FindStringSubmatch(m)
+		if v == nil {
+			continue
+		}
+		var found *ast.BasicLit
+		for _, e := range es {
+			if lit, ok := e.value.(*ast.BasicLit); ok && lit.Value == v[1] {
+				if found != nil {
+					return nil, false
+				}
+				found = lit
+			}
+		}
+		if found != nil {
+			return found, true
+		}
+	}
+	return nil, false
+}
+
+// vaultHint is the struct a vault secret source wants, built from the
+// user's value when it is the secret's path.
+func vaultHint(path []string, user string) string {
+	p := "secret/data/pipe"
+	if u, err := strconv.Unquote(user); err == nil && strings.Contains(u, "/") {
+		p = u
+	}
+	key := strings.ToLower(secretEnvName(path))
+	return fmt.Sprintf("{path: %q, key: %q}", p, key)
+}
+
+// notAStruct explains a plain value given where a struct is wanted (CUE's
+// "cannot combine regular field").
+func notAStruct(path []string, value string) string {
+	switch {
+	case len(path) == 2 && path[0] == "connections":
+		kind := "postgres"
+		if u, err := strconv.Unquote(value); err == nil && connectionKinds[u] {
+			kind = u
+		}
+		return fmt.Sprintf("a connection is a struct like {kind: %q, streams: {...}}, not %s: write connections: %s: {kind: %q, ...}", kind, value, formatPath(path[1:]), kind)
+	case len(path) == 2 && path[0] == "pipelines":
+		return fmt.Sprintf(`a pipeline is a struct like {source: "connection.stream", sink: "connection.stream", push: {...}}, not %s`, value)
+	}
+	return fmt.Sprintf("want a struct (with fields), not %s", value)
+}
+
+// connectionKinds are the connector kinds.
+var connectionKinds = map[string]bool{"twenty": true, "postgres": true, "sqlite": true, "file": true, "exec": true, "memory": true}

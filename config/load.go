@@ -411,10 +411,30 @@ func (l *loader) addCUEError(err error) {
 	}
 	var groups []*group
 	byKey := map[string]*group{}
-	for _, e := range cueerrors.Errors(err) {
+	errs := cueerrors.Errors(err)
+	// A connection whose kind is wrong gets no fields from any connector:
+	// the errors about its other fields are consequences, not problems.
+	badKind := map[string]bool{}
+	for _, e := range errs {
+		if path := unquotePath(e.Path()); len(path) == 3 && path[0] == "connections" && path[2] == "kind" {
+			badKind[path[1]] = true
+		}
+	}
+	for _, e := range errs {
 		path := unquotePath(e.Path())
 		if l.isSuppressed(path) {
 			continue
+		}
+		if len(path) > 2 && path[0] == "connections" && badKind[path[1]] && path[2] != "kind" {
+			continue
+		}
+		// A secret given in two places with different sources: one
+		// problem, about the secret as a whole.
+		for n := len(path) - 1; n >= 2; n-- {
+			if l.isSecretPath(path[:n]) && l.secretTwice(path[:n]) {
+				path = path[:n]
+				break
+			}
 		}
 		format, args := e.Msg()
 		msg := fmt.Sprintf(format, args...)
@@ -446,6 +466,13 @@ func (l *loader) addCUEError(err error) {
 		g.msgs = append(g.msgs, msg)
 	}
 	for _, g := range groups {
+		if msg, pos, ok := l.givenTwice(g.path, g.msgs); ok {
+			l.errs = append(l.errs, Error{Pos: pos, Path: formatPath(g.path), Msg: msg})
+			continue
+		}
+		if p, ok := l.offendingLiteral(g.path, g.msgs); ok {
+			g.pos = l.position(p.ValuePos)
+		}
 		for _, msg := range l.explain(g.path, g.msgs) {
 			l.errs = append(l.errs, Error{Pos: g.pos, Path: formatPath(g.path), Msg: msg})
 		}
