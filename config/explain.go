@@ -18,6 +18,7 @@ var (
 	reIncomplete  = regexp.MustCompile(`^incomplete value (.+)$`)
 	reMissing     = regexp.MustCompile(`^required field missing: (.+)$`)
 	reOutOfBound  = regexp.MustCompile(`^invalid value (.+) \(out of bound (.+)\)$`)
+	reNotFound    = regexp.MustCompile(`^reference "(.+)" not found$`)
 	reCombine     = regexp.MustCompile(`^cannot combine regular field "(.+)" with (.+)$`)
 )
 
@@ -188,6 +189,11 @@ func (l *loader) explainOne(path []string, m string) string {
 	parent := ""
 	if len(path) > 1 {
 		parent = path[len(path)-2]
+	}
+	if r := reNotFound.FindStringSubmatch(m); r != nil {
+		if hint := l.unquotedExpr(path); hint != "" {
+			return m + ": " + hint
+		}
 	}
 	if c := reCombine.FindStringSubmatch(m); c != nil {
 		return notAStruct(path, c[2])
@@ -554,3 +560,37 @@ func notAStruct(path []string, value string) string {
 
 // connectionKinds are the connector kinds.
 var connectionKinds = map[string]bool{"twenty": true, "postgres": true, "sqlite": true, "file": true, "exec": true, "memory": true}
+
+// unquotedExpr is the hint for an expression written as CUE rather than
+// as a string (push: {city: city(city)}): its CUE references do not
+// resolve. It is "" when path is not an expression's place.
+func (l *loader) unquotedExpr(path []string) string {
+	if len(path) < 4 || path[0] != "pipelines" {
+		return ""
+	}
+	switch {
+	case (path[2] == "push" || path[2] == "pull") && len(path) == 4:
+	case (path[2] == "push" || path[2] == "pull") && len(path) == 5 && (path[4] == "expr" || path[4] == "when"):
+	case path[2] == "filter" && len(path) == 4:
+	default:
+		return ""
+	}
+	const hint = "expressions are strings"
+	es := l.index.entries(path...)
+	if len(es) == 0 {
+		return hint + ": write the expression in quotes"
+	}
+	if _, isLit := es[0].value.(*ast.BasicLit); isLit {
+		return ""
+	}
+	b, err := format.Node(es[0].value)
+	src := string(b)
+	if err != nil || strings.Contains(src, "\n") || len(src) > 80 {
+		return hint + ": write the expression in quotes"
+	}
+	quoted := strconv.Quote(src)
+	if strings.ContainsAny(src, "\"\\") {
+		quoted = "#\"" + src + "\"#"
+	}
+	return fmt.Sprintf("%s: write %s in quotes", hint, quoted)
+}
