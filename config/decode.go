@@ -385,7 +385,7 @@ func (l *loader) compile(v cue.Value, src string, s *Stream, asBool bool, path .
 		}
 	}
 	msg, pos := exprErrorAt(err, lit, l.at(v, path...))
-	msg = firstLine(msg)
+	msg, syntax := l.syntaxMessage(firstLine(msg), src, lit, pos)
 	if name, ok := strings.CutPrefix(msg, "unknown name "); ok {
 		if strings.Contains(src, name+"(") {
 			msg = fmt.Sprintf("unknown function %s: use one of the functions in docs/functions.md, or expr's built-ins", name)
@@ -396,6 +396,9 @@ func (l *loader) compile(v cue.Value, src string, s *Stream, asBool bool, path .
 	what := "expression"
 	if asBool {
 		what = "condition"
+	}
+	if shown := shownExpr(src, lit); syntax && shown != "" {
+		what += " " + shown
 	}
 	l.errorf(pos, path, "invalid %s: %s", what, msg)
 	return nil
