@@ -287,9 +287,117 @@ func (l *loader) decodePipeline(cfg *Config, name string, v cue.Value) *Pipeline
 		if (t.Direction == Push && p.Push == nil && !pushes) || (t.Direction == Pull && p.Pull == nil && !pulls) {
 			tp := append(path, "tests", strconv.Itoa(i), "direction")
 			l.errorf(l.at(v, tp...), tp, "test %q exercises the %s mapping, which this pipeline does not have: change its direction or the pipeline's", t.Name, t.Direction)
+			continue
+		}
+		tp := append(append([]string(nil), path...), "tests", strconv.Itoa(i))
+		in, inRef, m := src, raw.Source, p.Push
+		if t.Direction == Pull {
+			in, inRef, m = snk, raw.Sink, p.Pull
+		}
+		if in != nil {
+			l.checkTestInput(v, append(tp, "input"), t.Name, inRef, in.Env(), t.Input, "")
+		}
+		if m != nil {
+			dir := t.Direction
+			if dir == "" {
+				dir = Push
+			}
+			l.checkTestExpect(v, append(tp, "expect"), t.Name, dir, m, t.Expect, "")
 		}
 	}
 	return p
+}
+
+// checkTestInput reports the keys of a test's input record (at path) that
+// are not fields the mapping's expressions can see: the stream's fields
+// (nested for composites) and id, updatedAt, deleted. prefix is the dotted
+// path of the composite being checked.
+func (l *loader) checkTestInput(v cue.Value, path []string, test, stream string, env, input map[string]any, prefix string) {
+	for _, k := range sortedKeys(input) {
+		kp := append(append([]string(nil), path...), k)
+		want, ok := env[k]
+		if !ok {
+			names := sortedKeys(env)
+			for i := range names {
+				names[i] = prefix + names[i]
+			}
+			hint := didYouMean(prefix+k, names)
+			if hint == "" {
+				hint = ": use one of " + strings.Join(names, ", ")
+			} else {
+				hint = " " + strings.TrimSpace(hint)
+			}
+			l.errorf(l.labelAt(v, kp), kp, "test %q: input field %q is not a field of %s%s", test, prefix+k, stream, hint)
+			continue
+		}
+		sub, isComposite := want.(map[string]any)
+		given, isMap := input[k].(map[string]any)
+		if isComposite && len(sub) > 0 && isMap {
+			l.checkTestInput(v, kp, test, stream, sub, given, prefix+k+".")
+		}
+	}
+}
+
+// checkTestExpect reports the keys of a test's expected output (at path;
+// dotted or nested) that are not targets of the mapping m. A key below a
+// target is accepted (companyId: {pipeline: ..., key: ...}).
+func (l *loader) checkTestExpect(v cue.Value, path []string, test, dir string, m *Mapping, expect map[string]any, prefix string) {
+	targets := make([]string, len(m.Fields))
+	for i, f := range m.Fields {
+		targets[i] = f.Target
+	}
+	covered := func(p string) bool {
+		for _, t := range targets {
+			if p == t || strings.HasPrefix(p, t+".") {
+				return true
+			}
+		}
+		return false
+	}
+	parent := func(p string) bool {
+		for _, t := range targets {
+			if strings.HasPrefix(t, p+".") {
+				return true
+			}
+		}
+		return false
+	}
+	for _, k := range sortedKeys(expect) {
+		full := prefix + k
+		kp := append(append([]string(nil), path...), k)
+		if covered(full) {
+			continue
+		}
+		if sub, ok := expect[k].(map[string]any); ok && parent(full) {
+			l.checkTestExpect(v, kp, test, dir, m, sub, full+".")
+			continue
+		}
+		hint := didYouMean(full, targets)
+		if hint == "" {
+			hint = ": its targets are " + strings.Join(targets, ", ")
+		} else {
+			hint = " " + strings.TrimSpace(hint)
+		}
+		l.errorf(l.labelAt(v, kp), kp, "test %q: expected field %q is not a target of the %s mapping%s", test, full, dir, hint)
+	}
+}
+
+// labelAt is the position of the label of the field at path as written,
+// else the best position of the path.
+func (l *loader) labelAt(v cue.Value, path []string) token.Pos {
+	if es := l.index.entries(path...); len(es) > 0 {
+		return es[0].label
+	}
+	return l.at(v, path...)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func hasOn(f string, a, b *Stream) bool {

@@ -16,7 +16,7 @@ func didYouMean(got string, choices []string) string {
 }
 
 // closest returns the choice nearest to got by edit distance, ignoring
-// case, "" when none is within a third of the longer name (at least one
+// case, "" when none is within a fifth of the longer name (at least one
 // edit) or a prefix of at least three letters.
 func closest(got string, choices []string) string {
 	g := strings.ToLower(got)
@@ -27,7 +27,7 @@ func closest(got string, choices []string) string {
 		}
 		lc := strings.ToLower(c)
 		d := editDistance(g, lc)
-		limit := max(len(g), len(lc)) / 3
+		limit := max(len(g), len(lc)) / 5
 		if limit < 1 {
 			limit = 1
 		}
