@@ -115,6 +115,11 @@ func (l *loader) decodeConnection(name string, v cue.Value) *Connection {
 			}
 		}
 	default:
+		if c.Kind == "exec" {
+			if hs, ok := c.Params["handshakeTimeout"].(string); ok {
+				l.checkDuration(v, hs, append(path, "handshakeTimeout")...)
+			}
+		}
 		if c.Kind == "file" {
 			_, hasPath := c.Params["path"]
 			_, hasDir := c.Params["dir"]
