@@ -35,7 +35,26 @@ const PackageName = "pipe"
 // schemaPrefix marks the embedded schema files in positions.
 const schemaPrefix = "pipe:schemas/"
 
-// Load reads every .cue file of dir, unifies them with the embedded schemas,
+// Files returns the paths (dir joined with the name) of the files of the
+// configuration directory dir, in name order: every entry whose name ends
+// in .cue and does not start with a dot, whatever its package clause (Load
+// reports a wrong one, and an entry that is not a readable file, as
+// errors of the configuration). The error is os.ReadDir's.
+func Files(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".cue") && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, filepath.Join(dir, e.Name()))
+		}
+	}
+	return names, nil
+}
+
+// Load reads the files of dir (Files), unifies them with the embedded schemas,
 // validates the result, runs the semantic checks (references, dependencies,
 // expressions, field paths, durations, secrets) and returns the typed
 // configuration with every expression compiled.
@@ -153,21 +172,17 @@ func (l *loader) parseFiles() ([]*ast.File, error) {
 	case !info.IsDir():
 		return nil, Errors{{Pos: Pos{File: l.dir}, Msg: "not a directory: --config takes the directory holding the .cue files"}}
 	}
-	entries, err := os.ReadDir(l.dir)
+	names, err := Files(l.dir)
 	if err != nil {
 		return nil, Errors{{Pos: Pos{File: l.dir}, Msg: fmt.Sprintf("cannot list the config directory: %v; check its permissions", unwrapPathError(err))}}
 	}
 	var files []*ast.File
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".cue") || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		name := filepath.Join(l.dir, e.Name())
+	for _, name := range names {
 		src, err := os.ReadFile(name)
 		if err != nil {
 			var msg string
 			switch {
-			case e.IsDir():
+			case isDir(name):
 				msg = "is a directory, not a file: rename it so that it does not end in .cue"
 			case errors.Is(err, fs.ErrNotExist):
 				msg = "cannot be read (a dangling symbolic link?): fix or remove it"
@@ -198,6 +213,13 @@ func (l *loader) parseFiles() ([]*ast.File, error) {
 		return nil, sortErrors(l.errs)
 	}
 	return files, nil
+}
+
+// isDir says whether name is a directory itself (not a symbolic link to
+// one).
+func isDir(name string) bool {
+	fi, err := os.Lstat(name)
+	return err == nil && fi.IsDir()
 }
 
 // checkStructure rejects constructs that have no use in a configuration

@@ -235,3 +235,35 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestFiles: the files of a configuration are the .cue entries that are
+// not hidden, in name order, a wrong package clause or a directory so
+// named included (Load reports those).
+func TestFiles(t *testing.T) {
+	dir := t.TempDir()
+	for name, src := range map[string]string{
+		"b.cue":       "package pipe\n",
+		"a.cue":       "package other\n",
+		".hidden.cue": "package pipe\n",
+		"notes.txt":   "",
+		"c.cue.bak":   "",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "d.cue"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got, err := config.Files(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(dir, "a.cue"), filepath.Join(dir, "b.cue"), filepath.Join(dir, "d.cue")}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Files = %q, want %q", got, want)
+	}
+	if _, err := config.Files(filepath.Join(dir, "nosuch")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Files of a missing directory: %v, want os.ErrNotExist", err)
+	}
+}

@@ -104,18 +104,14 @@ func historyState(dir string, errs config.Errors) (loc config.State, absDir, why
 	if err != nil {
 		return config.State{}, "", err.Error()
 	}
-	entries, err := os.ReadDir(dir)
+	// The files config.Load reads, a wrong package clause notwithstanding
+	// (the state section in such a file is still the one meant).
+	names, err := config.Files(dir)
 	if err != nil {
 		return config.State{}, "", err.Error()
 	}
 	var decls []ast.Expr
-	files := 0
-	for _, e := range entries {
-		// the files config.Load reads
-		if !strings.HasSuffix(e.Name(), ".cue") || strings.HasPrefix(e.Name(), ".") || e.IsDir() {
-			continue
-		}
-		name := filepath.Join(dir, e.Name())
+	for _, name := range names {
 		src, err := os.ReadFile(name)
 		if err != nil {
 			return config.State{}, "", err.Error()
@@ -124,10 +120,6 @@ func historyState(dir string, errs config.Errors) (loc config.State, absDir, why
 		if err != nil {
 			return config.State{}, "", err.Error()
 		}
-		if pkg := f.PackageName(); pkg != "" && pkg != config.PackageName && pkg != "_" {
-			continue // not part of the configuration
-		}
-		files++
 		for _, d := range f.Decls {
 			switch d := d.(type) {
 			case *ast.Package, *ast.ImportDecl, *ast.Attribute, *ast.CommentGroup, *ast.LetClause:
@@ -148,7 +140,7 @@ func historyState(dir string, errs config.Errors) (loc config.State, absDir, why
 			}
 		}
 	}
-	if files == 0 {
+	if len(names) == 0 {
 		return config.State{}, "", "no configuration files"
 	}
 

@@ -141,4 +141,22 @@ func TestHistoryWithConfigErrors(t *testing.T) {
 			t.Errorf("runs created %s beside a configuration that does not load", filepath.Join(dir, ".pipe"))
 		}
 	})
+
+	// A file with a wrong package clause is one of the configuration's
+	// files (config.Load reports the clause, not a missing file): its
+	// state section still says where the store is, not the default place.
+	t.Run("state section in a file of another package", func(t *testing.T) {
+		dir := writeRunConfig(t)
+		state := filepath.Join(dir, "state.cue")
+		writeFile(t, state, "package pipe\nstate: path: \"history/pipe.db\"\n")
+		if code, out, errOut := run(t, "run", "contacts", "--dry-run", "--config", dir); code != ExitOK {
+			t.Fatalf("first run: exit %d\n%s%s", code, out, errOut)
+		}
+		writeFile(t, state, "package pipes\nstate: path: \"history/pipe.db\"\n")
+		code, out, errOut := run(t, "runs", "--config", dir)
+		want := "showing history from " + filepath.Join(dir, "history", "pipe.db") + "\n"
+		if code != ExitOK || !strings.Contains(out, "contacts") || !strings.Contains(errOut, want) || !strings.Contains(errOut, `package "pipes"`) {
+			t.Errorf("runs: exit %d, want 0, the run on stdout, and %q with the package error on stderr\nstdout: %s\nstderr: %s", code, want, out, errOut)
+		}
+	})
 }
