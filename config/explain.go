@@ -140,19 +140,15 @@ func (l *loader) explain(path []string, msgs []string) []string {
 		// only string choices were offered: they are what is wanted
 		alternatives = literals
 	}
-	bounded := false
+	// A bound the value breaks says what is wanted (batchSize: <=200); the
+	// alternatives beside it are the field's default (*60): noise. (No
+	// "unknown field" is left to drop here: a conflict or a bound drops
+	// the "field not allowed" of the same path above.)
 	for _, m := range out {
-		if strings.HasPrefix(m, "unknown field") || strings.HasPrefix(m, "unknown secret source") {
-			continue // what bounded would drop; its own hint says "must be"
-		}
 		if strings.Contains(m, "must be") || strings.Contains(m, "must match") || strings.Contains(m, "must start with") || strings.Contains(m, "environment variable") || strings.Contains(m, "stream reference") {
-			bounded = true
+			alternatives = nil
+			break
 		}
-	}
-	if bounded {
-		// the other alternatives are the field's default: noise
-		alternatives = nil
-		out = dropUnknownField(out)
 	}
 	if len(alternatives) > 0 {
 		sort.Strings(alternatives)
@@ -470,18 +466,6 @@ func dedupe(s []string) []string {
 			continue
 		}
 		out = append(out, x)
-	}
-	return out
-}
-
-// dropUnknownField removes "unknown field" messages, which a failed
-// disjunction adds for the alternatives the value did not choose.
-func dropUnknownField(msgs []string) []string {
-	out := msgs[:0]
-	for _, m := range msgs {
-		if !strings.HasPrefix(m, "unknown field") && !strings.HasPrefix(m, "unknown secret source") {
-			out = append(out, m)
-		}
 	}
 	return out
 }
