@@ -96,8 +96,12 @@ func (l *loader) explain(path []string, msgs []string) []string {
 			conflict = true
 		}
 	}
+	// A secret's only source, whose own value is wrong, is "not allowed"
+	// by the other sources' alternatives: it is combined with nothing, and
+	// the error inside it is reported at its own path.
+	lone := l.loneSecretSource(path)
 	for _, m := range msgs {
-		if reDisjunction.MatchString(m) || conflict && m == "field not allowed" {
+		if reDisjunction.MatchString(m) || (conflict || lone) && m == "field not allowed" {
 			continue
 		}
 		if c := reConflict.FindStringSubmatch(m); c != nil {
@@ -340,6 +344,30 @@ func (l *loader) isSecretPath(path []string) bool {
 		return len(path) == 2
 	}
 	return false
+}
+
+// loneSecretSource says whether path is a secret's source (env, file or
+// vault) written as the one field of the secret's struct literals.
+func (l *loader) loneSecretSource(path []string) bool {
+	n := len(path)
+	if n < 3 || !l.isSecretPath(path[:n-1]) {
+		return false
+	}
+	switch path[n-1] {
+	case "env", "file", "vault":
+	default:
+		return false
+	}
+	es := l.index.entries(path[:n-1]...)
+	if len(es) == 0 {
+		return false
+	}
+	for _, e := range es {
+		if secretSource(e.value) != path[n-1] {
+			return false // another field beside it, or not a literal
+		}
+	}
+	return true
 }
 
 // secretSource is the source (env, file or vault) a secret reference
