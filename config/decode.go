@@ -117,7 +117,14 @@ func (l *loader) decodeConnection(name string, v cue.Value) *Connection {
 	default:
 		if c.Kind == "exec" {
 			if hs, ok := c.Params["handshakeTimeout"].(string); ok {
-				l.checkDuration(v, hs, append(path, "handshakeTimeout")...)
+				hp := append(path, "handshakeTimeout")
+				if hs == "" {
+					// checkDuration lets "" mean unset (a schedule); the
+					// connector refuses an empty handshakeTimeout
+					l.errorf(l.at(v, hp...), hp, `invalid duration "": write a positive Go duration such as "90s", "15m" or "1h30m"`)
+				} else {
+					l.checkDuration(v, hs, hp...)
+				}
 			}
 		}
 		if c.Kind == "file" {
