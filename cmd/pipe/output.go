@@ -98,16 +98,12 @@ func openStore(ctx context.Context, app *App) (*config.Config, state.Store, erro
 	return cfg, st, nil
 }
 
-// openStateStore opens (and migrates) the state store of a loaded
-// configuration.
+// openStateStore opens the state store of a loaded configuration
+// (storeopen.Open applies its migrations).
 func openStateStore(ctx context.Context, cfg *config.Config) (state.Store, error) {
 	st, err := storeopen.Open(ctx, cfg.State, cfg.Dir, resolverFor(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("opening the state store: %w", err)
-	}
-	if err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("migrating the state store: %w", err)
 	}
 	return st, nil
 }
