@@ -83,3 +83,30 @@ func TestLoadReportsEveryUnreadableFile(t *testing.T) {
 		t.Errorf("errors:\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestExecEnvValuesAccepted: an exec connection's env values may be plain
+// strings or secret references of each source, and reach the connector's
+// params as written.
+func TestExecEnvValuesAccepted(t *testing.T) {
+	dir := writeDir(t, map[string]string{"conn.cue": `package pipe
+connections: plugin: {
+	kind:    "exec"
+	command: ["./crm-plugin"]
+	env: {
+		PLAIN: "plain"
+		ENV:   {env: "X"}
+		FILE:  {file: "/f"}
+		VAULT: {vault: {path: "p", key: "k"}}
+	}
+	streams: contacts: columns: {id: "text", updated_at: "timestamp"}
+}
+`})
+	cfg, err := config.Load(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _ := cfg.Connections["plugin"].Params["env"].(map[string]any)
+	if len(env) != 4 || env["PLAIN"] != "plain" {
+		t.Errorf("env = %#v", env)
+	}
+}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/format"
+	"cuelang.org/go/cue/token"
 )
 
 var (
@@ -27,11 +29,24 @@ var secretFields = map[string]bool{"apiKey": true, "webhookSecret": true, "admin
 
 // secretHint says how to write the secret at path (or at its parent):
 // its variable name is derived from the path, e.g. TWENTY_API_KEY for
-// connections.twenty.apiKey.
+// connections.twenty.apiKey. An exec connection's env value may also be a
+// plain string, and its secret is suggested to be kept in the variable of
+// the same name.
 func secretHint(path []string) string {
 	name := secretEnvName(path)
 	lower := strings.ToLower(name)
+	if isEnvValuePath(path) {
+		return fmt.Sprintf(`a secret reference takes exactly one of env, file and vault: write {env: %q}, {file: "/run/secrets/%s"} or {vault: {path: "secret/data/pipe", key: %q}}, or give a plain string`, name, lower, lower)
+	}
 	return fmt.Sprintf(`a secret must be a reference to where it is kept, not the value: write {env: %q}, {file: "/run/secrets/%s"} or {vault: {path: "secret/data/pipe", key: %q}}`, name, lower, lower)
+}
+
+// isEnvValuePath says whether path is, or is below, the value of an
+// environment variable of an exec connection (connections.<name>.env.<NAME>):
+// a plain string or a #Secret. Only an exec connection has env, so the
+// path alone tells (isSecretPath also checks the connection's kind).
+func isEnvValuePath(path []string) bool {
+	return len(path) >= 4 && path[0] == "connections" && path[2] == "env"
 }
 
 // secretEnvName is the environment variable name a secret at path (or
@@ -39,6 +54,8 @@ func secretHint(path []string) string {
 func secretEnvName(path []string) string {
 	name := "TWENTY_API_KEY"
 	switch {
+	case isEnvValuePath(path):
+		name = path[3]
 	case len(path) >= 3 && path[0] == "connections":
 		name = envName(path[1]) + "_" + envName(path[2])
 	case len(path) >= 2 && path[0] == "state":
@@ -100,11 +117,20 @@ func (l *loader) explain(path []string, msgs []string) []string {
 	// by the other sources' alternatives: it is combined with nothing, and
 	// the error inside it is reported at its own path.
 	lone := l.loneSecretSource(path)
+	// An env value's one source beside unknown fields is right: the
+	// unknown fields are the problem, and are reported.
+	soleSource := l.soleSourceBesideUnknown(path)
 	for _, m := range msgs {
-		if reDisjunction.MatchString(m) || (conflict || lone) && m == "field not allowed" {
+		if reDisjunction.MatchString(m) || (conflict || lone || soleSource) && m == "field not allowed" {
 			continue
 		}
 		if c := reConflict.FindStringSubmatch(m); c != nil {
+			if len(path) == 4 && isEnvValuePath(path) && (c[3] == "struct" && c[4] == "string" || c[3] == "string" && c[4] == "struct") && l.errorsBelow(path) {
+				// An env value written as a struct is a secret reference:
+				// the errors inside it say what is wrong, not "want a
+				// string".
+				continue
+			}
 			a, b := c[1], c[2]
 			other := b
 			if user != "" && b == user {
@@ -135,6 +161,13 @@ func (l *loader) explain(path []string, msgs []string) []string {
 		out = append(out, l.explainOne(path, m))
 	}
 	if secret {
+		if len(path) == 4 && isEnvValuePath(path) {
+			got := "invalid value"
+			if user != "" {
+				got += " " + user
+			}
+			return append([]string{got + ": want a string or a secret reference; " + secretHint(path)}, out...)
+		}
 		if user != "" && strings.HasPrefix(user, `"`) {
 			return append([]string{"a secret cannot be a plain string; " + secretHint(path)}, out...)
 		}
@@ -186,10 +219,7 @@ func (l *loader) explainOne(path []string, m string) string {
 	if len(path) > 0 {
 		last = path[len(path)-1]
 	}
-	parent := ""
-	if len(path) > 1 {
-		parent = path[len(path)-2]
-	}
+	secretParent := len(path) > 1 && l.isSecretPath(path[:len(path)-1])
 	if r := reNotFound.FindStringSubmatch(m); r != nil {
 		if hint := l.unquotedExpr(path); hint != "" {
 			return m + ": " + hint
@@ -216,12 +246,17 @@ func (l *loader) explainOne(path []string, m string) string {
 		return fmt.Sprintf("invalid value %s: must be %s", b[1], b[2])
 	}
 	switch {
-	case m == "field not allowed" && secretFields[parent] && (last == "env" || last == "file" || last == "vault"):
+	case m == "field not allowed" && secretParent && (last == "env" || last == "file" || last == "vault"):
+		if isEnvValuePath(path) { // the hint says a secret takes one source
+			return fmt.Sprintf("%q cannot be combined with other fields; %s", last, secretHint(path))
+		}
 		return fmt.Sprintf("%q cannot be combined with other fields: a secret takes exactly one of env, file and vault; %s", last, secretHint(path))
-	case m == "field not allowed" && secretFields[parent]:
+	case m == "field not allowed" && secretParent:
 		return fmt.Sprintf("unknown secret source %q; %s", last, secretHint(path))
 	case m == "field not allowed":
 		return fmt.Sprintf("unknown field %q: remove it or correct its spelling (the fields are listed in docs/configuration.md)", last)
+	case m == "field is required but not present" && (last == "path" || last == "key") && len(path) > 2 && path[len(path)-2] == "vault" && l.isSecretPath(path[:len(path)-2]):
+		return fmt.Sprintf("required field %q is missing: a vault source names a key of a Vault KV secret; write %s", last, l.vaultExample(path[:len(path)-1]))
 	case m == "field is required but not present":
 		return fmt.Sprintf("required field %q is missing: add it", last)
 	case reMissing.MatchString(m):
@@ -230,6 +265,13 @@ func (l *loader) explainOne(path []string, m string) string {
 	case reIncomplete.MatchString(m):
 		want := reIncomplete.FindStringSubmatch(m)[1]
 		if strings.Contains(want, "env!:") {
+			if l.emptyStruct(path) {
+				// written, as {}: no source is not "missing"
+				if isEnvValuePath(path) {
+					return "empty secret reference {}; " + secretHint(path)
+				}
+				return "empty secret reference {}: a secret takes exactly one of env, file and vault; " + secretHint(path)
+			}
 			return "required secret is missing: add it; " + secretHint(path)
 		}
 		return fmt.Sprintf("no concrete value (want %s): give it a value", describe(want))
@@ -264,7 +306,11 @@ func (l *loader) givenTwice(path []string, msgs []string) (string, Pos, bool) {
 			return fmt.Sprintf("the secret is given twice, as %s at %s and as %s at %s%s",
 				shortNode(a.value), l.position(a.value.Pos()), shortNode(b.value), l.position(b.value.Pos()), unified(a, b)), l.position(b.value.Pos()), true
 		}
-		return "", Pos{}, false
+		if !isEnvValuePath(path) {
+			return "", Pos{}, false
+		}
+		// an env value may be a plain string, which is no secret: two
+		// of them are named below
 	}
 	for _, m := range msgs {
 		c := reConflict.FindStringSubmatch(m)
@@ -332,8 +378,14 @@ func (l *loader) homeFirst(path []string, a, b astEntry) (astEntry, astEntry) {
 	return a, b
 }
 
-// isSecretPath says whether path names a field that holds a #Secret.
+// isSecretPath says whether path names a field that holds a #Secret: one
+// of secretFields, or an environment variable of an exec connection (which
+// may also be a plain string).
 func (l *loader) isSecretPath(path []string) bool {
+	if len(path) == 4 && isEnvValuePath(path) {
+		kind := l.connectionKind(path[1])
+		return kind == "exec" || kind == ""
+	}
 	if len(path) < 2 || !secretFields[path[len(path)-1]] {
 		return false
 	}
@@ -344,6 +396,24 @@ func (l *loader) isSecretPath(path []string) bool {
 		return len(path) == 2
 	}
 	return false
+}
+
+// connectionKind is the kind written literally for connection name, ""
+// when there is none (it comes from a definition, say) or several.
+func (l *loader) connectionKind(name string) string {
+	kind := ""
+	for _, e := range l.index.entries("connections", name, "kind") {
+		lit, ok := e.value.(*ast.BasicLit)
+		if !ok {
+			continue
+		}
+		k, err := strconv.Unquote(lit.Value)
+		if err != nil || kind != "" && k != kind {
+			return ""
+		}
+		kind = k
+	}
+	return kind
 }
 
 // loneSecretSource says whether path is a secret's source (env, file or
@@ -368,6 +438,46 @@ func (l *loader) loneSecretSource(path []string) bool {
 		}
 	}
 	return true
+}
+
+// soleSourceBesideUnknown says whether path is the one secret source
+// (env, file or vault) written in an exec connection's env value beside
+// fields that are no source: it is "not allowed" only because of them.
+func (l *loader) soleSourceBesideUnknown(path []string) bool {
+	n := len(path)
+	if n != 5 || !isEnvValuePath(path) || !l.isSecretPath(path[:n-1]) {
+		return false
+	}
+	sources := map[string]bool{}
+	for _, e := range l.index.entries(path[:n-1]...) {
+		s, ok := e.value.(*ast.StructLit)
+		if !ok {
+			return false
+		}
+		for _, d := range s.Elts {
+			f, ok := d.(*ast.Field)
+			if !ok {
+				return false
+			}
+			switch name, _ := labelName(f.Label); name {
+			case "env", "file", "vault":
+				sources[name] = true
+			}
+		}
+	}
+	return len(sources) == 1 && sources[path[n-1]]
+}
+
+// errorsBelow says whether an error being explained is about a field
+// below path.
+func (l *loader) errorsBelow(path []string) bool {
+	prefix := pathKey(path...) + "\x00"
+	for k := range l.errPaths {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // secretSource is the source (env, file or vault) a secret reference
@@ -552,6 +662,39 @@ func vaultHint(path []string, user string) string {
 	}
 	key := strings.ToLower(secretEnvName(path))
 	return fmt.Sprintf("{path: %q, key: %q}", p, key)
+}
+
+// vaultExample is the vault source at path written in full: the path and
+// key the user gave, and suggestions for those missing.
+func (l *loader) vaultExample(path []string) string {
+	given := func(field string) string {
+		for _, e := range l.index.entries(append(path[:len(path):len(path)], field)...) {
+			if lit, ok := e.value.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				if s, err := strconv.Unquote(lit.Value); err == nil && s != "" {
+					return s
+				}
+			}
+		}
+		return ""
+	}
+	p := cmp.Or(given("path"), "secret/data/pipe")
+	k := cmp.Or(given("key"), strings.ToLower(secretEnvName(path)))
+	return fmt.Sprintf("{path: %q, key: %q}", p, k)
+}
+
+// emptyStruct says whether path is written in the user's files, and only
+// as empty structs ({}).
+func (l *loader) emptyStruct(path []string) bool {
+	es := l.index.entries(path...)
+	if len(es) == 0 {
+		return false
+	}
+	for _, e := range es {
+		if s, ok := e.value.(*ast.StructLit); !ok || len(s.Elts) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // notAStruct explains a plain value given where a struct is wanted (CUE's

@@ -81,6 +81,9 @@ type loader struct {
 	// suppressed are CUE paths (keys) under which CUE errors are dropped
 	// because a better message was already given.
 	suppressed []string
+	// errPaths are the CUE paths (keys) of the errors addCUEError is
+	// explaining.
+	errPaths map[string]bool
 }
 
 // errorf records a problem at pos about the value at path.
@@ -486,6 +489,10 @@ func (l *loader) addCUEError(err error) {
 			groups = append(groups, g)
 		}
 		g.msgs = append(g.msgs, msg)
+	}
+	l.errPaths = map[string]bool{}
+	for _, g := range groups {
+		l.errPaths[pathKey(g.path...)] = true
 	}
 	for _, g := range groups {
 		if msg, pos, ok := l.givenTwice(g.path, g.msgs); ok {
