@@ -72,7 +72,10 @@ func TestHandshakeTimeout(t *testing.T) {
 				if n := f.c.Starts(); n != start {
 					t.Errorf("starts = %d, want %d", n, start)
 				}
-				if pid := f.pid("pid." + strconv.Itoa(start)); running(pid) {
+				// With a 50ms limit on a busy machine the plugin may be
+				// killed before its shell got to record its pid: then there
+				// is nothing left to check.
+				if pid, ok := f.recordedPid("pid." + strconv.Itoa(start)); ok && running(pid) {
 					t.Errorf("start %d: the plugin (pid %d) is still running after its handshake timed out", start, pid)
 				}
 			}

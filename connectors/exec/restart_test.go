@@ -133,6 +133,17 @@ func (f *restartFixture) pid(name string) int {
 	return pid
 }
 
+// recordedPid is pid for a file the plugin may not have written yet (it was
+// killed first): ok is false when the file is missing or not yet a number.
+func (f *restartFixture) recordedPid(name string) (pid int, ok bool) {
+	b, err := os.ReadFile(filepath.Join(f.dir, name))
+	if err != nil {
+		return 0, false
+	}
+	pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid, err == nil && pid > 0
+}
+
 // killAll kills every process the plugin's starts recorded.
 func (f *restartFixture) killAll() {
 	names, _ := filepath.Glob(filepath.Join(f.dir, "*pid*"))
