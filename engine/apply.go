@@ -109,10 +109,18 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 	// A pair whose decision in this run was refused or failed (its link
 	// and base did not move) is not decided again when read from the other
 	// side: that would count, audit and reject it twice, with the other
-	// side's stale view.
-	if len(r.unsettled) > 0 {
+	// side's stale view. Nor is a pair whose delete waits for the end-of-run
+	// guard: nothing of it is committed before then, so a real run reads it
+	// from the other side (or retries a reject kept under the other side's
+	// key) as unsettled as a dry run does, and the guard would count, hold
+	// and keep as a reject the same delete twice.
+	if len(r.unsettled) > 0 || len(r.deleting) > 0 {
 		for _, it := range items {
-			if k := it.sourceKey(); k != "" && r.unsettled[k] {
+			k := it.sourceKey()
+			if k == "" {
+				continue
+			}
+			if _, pending := r.deleting[k]; pending || r.unsettled[k] {
 				it.decisions, it.writes, it.linkOut = nil, [2]*connectors.Change{}, nil
 				it.del, it.conflict, it.reject, it.unlink = nil, nil, "", false
 			}
@@ -138,7 +146,7 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 		for _, it := range items {
 			r.record(it.decisions)
 			if it.del != nil {
-				r.deletes = append(r.deletes, it)
+				r.pendDelete(it)
 			}
 		}
 		return blocked, nil
@@ -300,14 +308,28 @@ func (r *runner) finish(it *item, b *state.Batch) {
 	if it.del != nil {
 		// Deletes wait for the end-of-run guard; the pending reject makes
 		// sure a crash before then retries them.
-		r.deletes = append(r.deletes, it)
+		r.pendDelete(it)
 		b.Rejects = append(b.Rejects, state.Reject{Pipeline: r.p.Name, Side: it.origin, Key: it.key,
 			Reason: "delete pending: waits for the end-of-run delete guard check", FirstAt: at, LastAt: at, LastRunID: r.runID})
 		return
 	}
-	if hadReject {
+	if hadReject && r.deleting[it.sourceKey()] != it.origin+"\x00"+it.key {
+		// (A second reading of a pair whose delete is pending clears a
+		// reject kept under its own key, as older versions left one per
+		// side, but not the one that pending delete is kept under.)
 		b.RejectsCleared = append(b.RejectsCleared, openReject)
 	}
+}
+
+// pendDelete adds an item's delete to the ones the end-of-run guard checks,
+// and remembers its pair (by source key) with the side and key its reject
+// is kept under: the pair is not decided again in this run.
+func (r *runner) pendDelete(it *item) {
+	r.deletes = append(r.deletes, it)
+	if r.deleting == nil {
+		r.deleting = map[string]string{}
+	}
+	r.deleting[it.sourceKey()] = it.origin + "\x00" + it.key
 }
 
 // markUnsettled remembers, in a both-way run, a pair whose decision was
@@ -379,7 +401,7 @@ func (r *runner) vanished(it *item, gi int, b *state.Batch, at time.Time) {
 		Reason: fmt.Sprintf("%s; delete policy %s", why, policy)}}
 	// Like every delete, it waits for the end-of-run guard; the pending
 	// reject makes a crash before then retry it.
-	r.deletes = append(r.deletes, it)
+	r.pendDelete(it)
 	b.Rejects = append(b.Rejects, state.Reject{Pipeline: r.p.Name, Side: it.origin, Key: it.key,
 		Reason: "delete pending: waits for the end-of-run delete guard check", FirstAt: at, LastAt: at, LastRunID: r.runID})
 }

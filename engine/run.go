@@ -106,11 +106,12 @@ type runner struct {
 	readLeft   int // records left under --limit (-1: no limit)
 	deletes    []*item
 	guardError string
-	heldDel    int             // deletes stopped by the guard
-	held       map[string]bool // source keys of pairs held as conflicts in this run
-	seen       map[string]bool // source keys read from the source (both-way runs)
-	unsettled  map[string]bool // source keys of pairs refused or failed in this run (both-way runs)
-	retrying   bool            // processing rejects and resolved conflicts
+	heldDel    int               // deletes stopped by the guard
+	held       map[string]bool   // source keys of pairs held as conflicts in this run
+	seen       map[string]bool   // source keys read from the source (both-way runs)
+	unsettled  map[string]bool   // source keys of pairs refused or failed in this run (both-way runs)
+	deleting   map[string]string // pairs whose delete waits for the end-of-run guard, by source key: the side+"\x00"+key its reject is kept under
+	retrying   bool              // processing rejects and resolved conflicts
 	// retried holds the version (UpdatedAt) of each record the retry of
 	// rejects and conflicts decided in this run, by side+"\x00"+key: the
 	// read of changes that follows skips the same version instead of
