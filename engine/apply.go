@@ -422,13 +422,13 @@ func (r *runner) finishDeletes(ctx context.Context) error {
 	case g.MaxCount > 0 && total > g.MaxCount:
 		over = fmt.Sprintf("more than delete.maxCount %d", g.MaxCount)
 	case g.MaxFraction > 0 && float64(total) > g.MaxFraction*float64(r.linkCount):
-		over = fmt.Sprintf("more than delete.maxFraction %g of %d linked records", g.MaxFraction, r.linkCount)
+		over = fmt.Sprintf("more than delete.maxFraction %g of %s", g.MaxFraction, records(r.linkCount, "linked record"))
 	}
 	at := r.now().UTC()
 	if over != "" {
 		r.heldDel = total
-		r.guardError = fmt.Sprintf("delete guard: this run would delete %d records, %s; no delete was applied. "+
-			"Check that the deletions are intended, then raise the limit in the pipeline's delete settings and run again", total, over)
+		r.guardError = fmt.Sprintf("delete guard: this run would delete %s, %s; no delete was applied. "+
+			"Check that the deletions are intended, then raise the limit in the pipeline's delete settings and run again", records(total, "record"), over)
 		reason := "delete held by the delete guard: " + over
 		var rejects []state.Reject
 		var audit []state.AuditEntry
@@ -503,6 +503,14 @@ func (r *runner) finishDeletes(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// records says n things: "1 record", "3 records".
+func records(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 func (r *runner) countDelete(it *item) {

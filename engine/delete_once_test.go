@@ -193,3 +193,20 @@ func TestHeldDeleteRejectedOnBothSidesIsCountedOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestDeleteGuardMessageCountsInWords: one held delete is "1 record".
+func TestDeleteGuardMessageCountsInWords(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		p := members(config.Push)
+		p.Delete = config.Delete{Policy: config.DeleteSoft, MaxFraction: 0.1}
+		e := newEnv(t, open, p)
+		e.seed(5)
+		e.runOK(engine.RunParams{})
+		del(t, e.src, "members", "m00000")
+		res := e.run(engine.RunParams{})[0]
+		want := "this run would delete 1 record, more than delete.maxFraction 0.1 of 5 linked records;"
+		if res.DeletesHeld != 1 || !strings.Contains(res.Error, want) {
+			t.Fatalf("held=%d, error %q, want it to contain %q", res.DeletesHeld, res.Error, want)
+		}
+	})
+}
