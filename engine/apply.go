@@ -98,6 +98,13 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 			if r.seen[key] && len(it.decisions) == 1 && quiet(it.decisions[0]) {
 				it.decisions = nil
 			}
+			if r.seen[key] && it.filtered != "" && !it.newLink {
+				// A linked pair skipped when read from the source already
+				// (or filtered out by the write of that reading): counted
+				// once. A sink record matched with a filtered source record
+				// is a skip of its own.
+				it.decisions = nil
+			}
 			if r.seen[key] && r.params.DryRun {
 				// A real run has committed the pair's writes by now and
 				// reads them back as its own; a dry run committed nothing
@@ -302,7 +309,8 @@ func (r *runner) finish(it *item, b *state.Batch) {
 	if it.conflict != nil {
 		b.Conflicts = append(b.Conflicts, *it.conflict)
 	}
-	if it.conflictID != 0 && it.conflict == nil {
+	if it.conflictID != 0 && it.conflict == nil && it.filtered == "" {
+		// (A resolution of a pair a filter excludes waits until it passes.)
 		b.ConflictsApplied = append(b.ConflictsApplied, it.conflictID)
 	}
 	if it.del != nil {

@@ -32,8 +32,8 @@ func (r *runner) decide(it *item, w *worker) {
 		r.noteReject(it)
 		return
 	}
-	if it.filtered {
-		r.note(it, state.ActionSkip, "", fmt.Sprintf("filtered out by the %s filter", it.origin), nil)
+	if it.filtered != "" {
+		r.note(it, state.ActionSkip, "", r.filteredReason(it), nil)
 		return
 	}
 	oi := sideIdx(it.origin)
@@ -59,6 +59,20 @@ func (r *runner) decide(it *item, w *worker) {
 		T = it.recs[sideIdx(r.to)]
 	}
 	r.reconcile(it, w, F, T)
+}
+
+// filteredReason is the skip reason of a pair a filter excludes: the
+// record read, or its partner (linked, or matched by identity) on the
+// other side. Nothing of the pair is written to either side.
+func (r *runner) filteredReason(it *item) string {
+	if it.filtered == it.origin {
+		return "filtered out by the " + it.filtered + " filter"
+	}
+	key := it.sourceKey()
+	if it.filtered == config.SideSink {
+		key = it.sinkKey()
+	}
+	return fmt.Sprintf("%s record %s is filtered out by the %s filter; nothing of the pair is synced while it is", it.filtered, key, it.filtered)
 }
 
 // noteReject notes the item's reject reason: a skip for a record waiting

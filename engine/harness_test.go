@@ -108,10 +108,14 @@ func (fakeMappers) Normalizer(name string) (func(string) (string, error), error)
 	return nil, fmt.Errorf("unknown normalizer %q", name)
 }
 
-// fakeFilter keeps records whose field named by the expression is true.
+// fakeFilter keeps records whose field named by the expression is true;
+// "!field" keeps those whose field is not true.
 type fakeFilter string
 
 func (f fakeFilter) Keep(rec connectors.Record) (bool, error) {
+	if name, ok := strings.CutPrefix(string(f), "!"); ok {
+		return rec.Fields[name] != true, nil
+	}
 	return rec.Fields[string(f)] == true, nil
 }
 

@@ -29,9 +29,10 @@ type item struct {
 	newLink bool   // link made by identity matching in this run
 	matched string // the rule that matched
 
-	reject   string // reason the record is refused
-	wait     bool   // reject is a wait for another pipeline's link
-	filtered bool
+	reject   string         // reason the record is refused
+	wait     bool           // reject is a wait for another pipeline's link
+	filtered string         // side whose filter excludes a live record of the pair ("": none)
+	checked  [2]bool        // the side's record went through its filter
 	fromRaw  map[string]any // from-side record mapped (nested)
 
 	// Decided:
@@ -137,7 +138,7 @@ func (r *runner) matchUnknown(ctx context.Context, items []*item, side string) e
 		if it.link != nil {
 			continue
 		}
-		if o := it.recs[sideIdx(side)]; o != nil && !o.Deleted && it.reject == "" && !it.filtered {
+		if o := it.recs[sideIdx(side)]; o != nil && !o.Deleted && it.reject == "" && it.filtered == "" {
 			unknown = append(unknown, it)
 		}
 	}

@@ -94,6 +94,7 @@ type runner struct {
 	backPath []string
 	workers  chan *worker
 	nworkers int
+	filtered [2]bool // the side has a filter
 
 	sensitive  map[string]bool
 	owner      map[string]string       // conflict.owner by compared path
@@ -349,6 +350,7 @@ func (r *runner) setup(ctx context.Context) error {
 			if w.filters[i], err = r.e.cfg.Mappers.Filter(r.p, sideName(i)); err != nil {
 				return fmt.Errorf("pipeline %q: preparing the %s filter: %w", r.p.Name, sideName(i), err)
 			}
+			r.filtered[i] = w.filters[i] != nil
 		}
 		r.workers <- w
 	}
@@ -670,28 +672,49 @@ func (r *runner) process(ctx context.Context, items []*item, side string, blocke
 	return blocked, err
 }
 
-// mapAll filters and maps the from-side record of every item, in parallel.
+// mapAll filters the records of every item and maps its from-side record,
+// in parallel. It runs once more after pairing (the read-ahead maps the
+// records read from the from side before they are paired): each side's
+// filter sees the record of its side once it is there, whichever side the
+// pair was read from, so a pair that a filter excludes is skipped whole.
 func (r *runner) mapAll(items []*item) {
 	fi := sideIdx(r.from)
 	iter.Iterator[*item]{MaxGoroutines: r.nworkers}.ForEach(items, func(itp **item) {
 		it := *itp
-		if it.reject != "" || it.filtered || it.fromRaw != nil {
+		if it.reject != "" || it.filtered != "" {
+			return
+		}
+		oi := sideIdx(it.origin)
+		if it.fromRaw != nil && (!r.filtered[1-oi] || it.checked[1-oi] || it.recs[1-oi] == nil) {
 			return
 		}
 		w := <-r.workers
 		defer func() { r.workers <- w }()
-		if o := it.recs[sideIdx(it.origin)]; o != nil && !o.Deleted {
-			if f := w.filters[sideIdx(it.origin)]; f != nil {
-				keep, err := f.Keep(*o)
-				if err != nil {
-					it.reject = fmt.Sprintf("%s filter: %v", it.origin, err)
-					return
-				}
-				if !keep {
-					it.filtered = true
-					return
-				}
+		// The origin's record first: its skip names the origin's filter.
+		for _, si := range [2]int{oi, 1 - oi} {
+			o := it.recs[si]
+			if o == nil || it.checked[si] {
+				continue
 			}
+			it.checked[si] = true
+			f := w.filters[si]
+			if f == nil || o.Deleted {
+				continue
+			}
+			keep, err := f.Keep(*o)
+			if err != nil {
+				it.reject = fmt.Sprintf("%s filter: %v", sideName(si), err)
+				return
+			}
+			if !keep {
+				// Mapped ahead, the pair's values are not used (nor
+				// their refs resolved).
+				it.filtered, it.fromRaw = sideName(si), nil
+				return
+			}
+		}
+		if it.fromRaw != nil {
+			return
 		}
 		F := it.recs[fi]
 		if F == nil || F.Deleted {
