@@ -174,8 +174,9 @@ func text(v any) string {
 }
 
 // match pairs unknown records with the other side by the identity rules,
-// in batches. The first rule that yields exactly one candidate wins; more
-// than one candidate is an ambiguity, reported and never guessed.
+// in batches. Only live records are candidates. The first rule that yields
+// exactly one candidate wins; more than one candidate is an ambiguity,
+// reported and never guessed.
 func (r *runner) match(ctx context.Context, items []*item, side string) error {
 	other := otherSide(side)
 	oi, si := sideIdx(other), sideIdx(side)
@@ -234,6 +235,14 @@ func (r *runner) match(ctx context.Context, items []*item, side string) error {
 		}
 		byValue := map[string][]*connectors.Record{}
 		for i := range found {
+			// A soft-deleted record is never a candidate (Find returns
+			// them): pairing a new live record with it would let the delete
+			// policy destroy, hide or overwrite the new one. It neither
+			// matches nor makes a match ambiguous; with no live candidate
+			// the record is created.
+			if found[i].Deleted {
+				continue
+			}
 			v, _ := mapping.Get(found[i].Fields, theirs)
 			if n := normalize(v); n != "" {
 				byValue[n] = append(byValue[n], &found[i])
