@@ -112,6 +112,7 @@ type Pipeline struct {
 	// Match are the identity rules used to pair records that have no link
 	// yet, tried in order; the first rule that yields exactly one candidate
 	// wins, more than one candidate is an ambiguity (reported, not guessed).
+	// Only live records are candidates: a deleted one is never matched.
 	Match []MatchRule `json:"match"`
 	// Push maps a source record to sink fields (nil unless the direction
 	// is push or both); Pull maps a sink record to source fields.
