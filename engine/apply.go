@@ -127,7 +127,8 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 			if k == "" {
 				continue
 			}
-			if _, pending := r.deleting[k]; pending || r.unsettled[k] {
+			_, pending := r.deleting[k]
+			if _, refused := r.unsettled[k]; pending || refused {
 				it.decisions, it.writes, it.linkOut = nil, [2]*connectors.Change{}, nil
 				it.del, it.conflict, it.reject, it.unlink = nil, nil, "", false
 			}
@@ -321,10 +322,12 @@ func (r *runner) finish(it *item, b *state.Batch) {
 			Reason: "delete pending: waits for the end-of-run delete guard check", FirstAt: at, LastAt: at, LastRunID: r.runID})
 		return
 	}
-	if hadReject && r.deleting[it.sourceKey()] != it.origin+"\x00"+it.key {
-		// (A second reading of a pair whose delete is pending clears a
-		// reject kept under its own key, as older versions left one per
-		// side, but not the one that pending delete is kept under.)
+	if hadReject && r.deleting[it.sourceKey()] != it.origin+"\x00"+it.key && r.unsettled[it.sourceKey()] != it.origin+"\x00"+it.key {
+		// (A second reading of a pair whose delete is pending, or whose
+		// decision was refused or failed, clears a reject kept under its
+		// own key, as older versions left one per side, but not the one
+		// this run kept for that delete or refusal: the same record read
+		// again, changed since the retry, must stay a reject.)
 		b.RejectsCleared = append(b.RejectsCleared, openReject)
 	}
 }
@@ -348,9 +351,9 @@ func (r *runner) markUnsettled(it *item) {
 		return
 	}
 	if r.unsettled == nil {
-		r.unsettled = map[string]bool{}
+		r.unsettled = map[string]string{}
 	}
-	r.unsettled[k] = true
+	r.unsettled[k] = it.origin + "\x00" + it.key
 }
 
 // vanished settles an item whose write to side gi failed with

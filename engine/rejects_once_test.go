@@ -157,3 +157,50 @@ func TestRefusedPairIsDecidedOncePerRun(t *testing.T) {
 		}
 	})
 }
+
+// TestRefusedRetryKeepsItsReject: in a both-way run, a pair refused by the
+// retry of its reject is not decided again when the read of changes
+// returns it (changed in between); that second reading must not clear the
+// reject the retry just kept, or the record would never be retried.
+func TestRefusedRetryKeepsItsReject(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		e := newEnv(t, open, members(config.Both))
+		e.seed(5)
+		e.runOK(engine.RunParams{})
+		sinkID := engine.CreateID("members", config.SideSink, "m00003")
+		refuse, bump, bumped := true, false, false
+		e.snk.SetOptions(memoryHook(func(_ int, c connectors.Change) error {
+			if c.ID != sinkID || !refuse {
+				return nil
+			}
+			if bump && !bumped {
+				// The user edits the record while the retry is refused:
+				// the read of changes returns a newer version.
+				bumped = true
+				update(t, e.src, "members", "m00003", map[string]any{"last": "Santoso-Wibowo"})
+			}
+			return &connectors.RecordError{Reason: "sink refuses this record"}
+		}, e.clock.Now))
+		update(t, e.src, "members", "m00003", map[string]any{"title": "Ketua"})
+		if res := e.run(engine.RunParams{})[0]; res.Counts.Rejected != 1 {
+			t.Fatalf("refusing run: %+v", res.Counts)
+		}
+		bump = true
+		e.run(engine.RunParams{}) // the retry is refused again, the record changes meanwhile
+		if !bumped {
+			t.Fatal("the retry did not reach the sink")
+		}
+		rejects, err := e.store.Rejects(context.Background(), "members")
+		if err != nil || len(rejects) != 1 || rejects[0].Key != "m00003" {
+			t.Fatalf("rejects after the refused retry = %+v (%v), want m00003's kept", rejects, err)
+		}
+		refuse = false
+		if res := e.run(engine.RunParams{})[0]; res.Counts.Updated != 1 {
+			t.Fatalf("run once the sink accepts: %+v", res.Counts)
+		}
+		p := e.person("m00003")
+		if p.Fields["jobTitle"] != "Ketua" || p.Fields["name"].(map[string]any)["lastName"] != "Santoso-Wibowo" {
+			t.Fatalf("person after the accepted retry = %+v", p.Fields)
+		}
+	})
+}

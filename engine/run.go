@@ -110,7 +110,7 @@ type runner struct {
 	heldDel    int               // deletes stopped by the guard
 	held       map[string]bool   // source keys of pairs held as conflicts in this run
 	seen       map[string]bool   // source keys read from the source (both-way runs)
-	unsettled  map[string]bool   // source keys of pairs refused or failed in this run (both-way runs)
+	unsettled  map[string]string // source keys of pairs refused or failed in this run (both-way runs), to the side and key of that reading
 	deleting   map[string]string // pairs whose delete waits for the end-of-run guard, by source key: the side+"\x00"+key its reject is kept under
 	retrying   bool              // processing rejects and resolved conflicts
 	// retried holds the version (UpdatedAt) of each record the retry of
