@@ -207,15 +207,50 @@ func (c *Conn) call(ctx context.Context, method, path string, query url.Values, 
 	reread := false
 	failures := 0
 	for attempt := 1; ; attempt++ {
+		// While the connection has found Twenty down, fail at once rather
+		// than spend a retry budget of our own (see breaker).
+		probe, down := c.breaker.allow()
+		if down != nil {
+			c.stats.failedFast.Add(1)
+			return nil, down
+		}
 		if err := c.limiter.Wait(ctx); err != nil {
+			if probe {
+				c.breaker.release()
+			}
 			return nil, fmt.Errorf("twenty %s %s: %w", method, path, err)
 		}
 		key, gen, err := c.apiKey(ctx)
 		if err != nil {
+			if probe {
+				c.breaker.release()
+			}
 			return nil, err
 		}
 		status, hdr, respBody, err := c.send(ctx, method, path, query, payload, key)
 		c.stats.requests.Add(1)
+		// unreachable: no answer from Twenty itself (refused, reset,
+		// timeout, or a proxy's 502/503/504).
+		unreachable := (err != nil && ctx.Err() == nil) || (err == nil && unreachableStatus(status))
+		switch {
+		case err != nil && ctx.Err() != nil:
+			if probe {
+				c.breaker.release()
+			}
+		case !unreachable:
+			if c.breaker.answered() {
+				c.log.Info("Twenty answers again", "method", method, "path", path)
+			}
+		case probe:
+			// The probe after the cool-down failed too: still down, for
+			// another cool-down.
+			var cause error = parseAPIError(method, path, status, respBody)
+			if err != nil {
+				cause = fmt.Errorf("twenty %s %s: %w", method, path, err)
+			}
+			d, _ := c.breaker.trip(cause)
+			return nil, d
+		}
 		var wait time.Duration
 		var last error
 		switch {
@@ -255,13 +290,13 @@ func (c *Conn) call(ctx context.Context, method, path string, query url.Values, 
 			return &response{Status: status, Body: respBody}, nil
 		}
 		if failures >= pol.MaxAttempts {
-			return nil, &retryError{attempts: attempt, last: last}
+			return nil, c.giveUp(&retryError{attempts: attempt, last: last}, unreachable)
 		}
 		if wait == 0 {
 			wait = bo.NextBackOff()
 		}
 		if pol.MaxElapsed > 0 && time.Since(start)+wait > pol.MaxElapsed {
-			return nil, &retryError{attempts: attempt, last: last}
+			return nil, c.giveUp(&retryError{attempts: attempt, last: last}, unreachable)
 		}
 		if failures == 1 && last != nil && status != http.StatusTooManyRequests {
 			// Say so at once: the retries of an unreachable server take
@@ -270,14 +305,35 @@ func (c *Conn) call(ctx context.Context, method, path string, query url.Values, 
 				"attempts", pol.MaxAttempts, "maxElapsed", pol.MaxElapsed)
 		}
 		c.log.Debug("retrying Twenty call", "method", method, "path", path, "attempt", attempt, "wait", wait, "err", last)
+		// Another call finding Twenty down ends this wait: the loop's
+		// next turn fails at once.
+		tripped, _ := c.breaker.open()
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return nil, fmt.Errorf("twenty %s %s: %w", method, path, ctx.Err())
+		case <-tripped:
+			t.Stop()
 		case <-t.C:
 		}
 	}
+}
+
+// giveUp is the error of a call whose retries ran out. When the last
+// failure says Twenty is not there (network error, 502/503/504), the
+// connection's breaker opens and the call returns its *DownError, which
+// ends the calls in flight and fails new ones at once.
+func (c *Conn) giveUp(re *retryError, unreachable bool) error {
+	if !unreachable {
+		return re
+	}
+	d, first := c.breaker.trip(re)
+	if first {
+		c.log.Error("Twenty stopped answering; failing this connection's calls at once until it answers again",
+			"err", re, "coolDown", c.breaker.coolDown)
+	}
+	return d
 }
 
 // send performs one HTTP exchange. Transport errors are returned without

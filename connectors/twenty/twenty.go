@@ -9,7 +9,11 @@
 // One rate limiter and one HTTP client are shared by every stream of a
 // connection. Calls are retried on 429 (with jitter, honouring Retry-After
 // when a proxy adds one), on 5xx, on connection resets and on timeouts, with
-// bounded exponential backoff. A 401 or 403 re-reads the API key once (key
+// bounded exponential backoff. When one call's retries run out on an
+// unreachable server (network errors, 502/503/504), the connection fails
+// every call at once with a *DownError until a probe after the cool-down
+// gets an answer, so a run stops instead of retrying each record on its
+// own. A 401 or 403 re-reads the API key once (key
 // rotation) and then fails with an *AuthError that names the connection and
 // the key's reference, never the key.
 //
@@ -20,7 +24,7 @@
 //	rateLimit:     {requests: 100, per: "1m"} // client-side budget; Twenty Cloud is about 50/min
 //	batchSize:     60                        // creates per batch call, 1..200
 //	timeout:       "30s"                     // per HTTP request
-//	retry:         {maxAttempts: 8, initialBackoff: "500ms", maxBackoff: "30s", maxElapsed: "5m"}
+//	retry:         {maxAttempts: 8, initialBackoff: "500ms", maxBackoff: "30s", maxElapsed: "5m", coolDown: "30s"}
 //	webhookSecret: #Secret                   // optional, used by the webhook receiver
 //	customFields:  {people: {kelompokId: "TEXT"}} // optional: custom fields the install expects
 //
@@ -78,6 +82,10 @@ type RetryPolicy struct {
 	MaxBackoff     time.Duration
 	// MaxElapsed bounds the total time spent on one call, waits included.
 	MaxElapsed time.Duration
+	// CoolDown is how long the connection fails calls at once after one
+	// call gave up on an unreachable Twenty (see DownError), before one
+	// call may try the server again.
+	CoolDown time.Duration
 }
 
 // Params are the decoded connection parameters.
@@ -117,6 +125,7 @@ func ParseParams(cfg map[string]any) (Params, error) {
 			InitialBackoff: 500 * time.Millisecond,
 			MaxBackoff:     30 * time.Second,
 			MaxElapsed:     5 * time.Minute,
+			CoolDown:       DefaultCoolDown,
 		},
 	}
 	var errs []error
@@ -208,7 +217,7 @@ func ParseParams(cfg map[string]any) (Params, error) {
 				} else {
 					p.Retry.MaxAttempts = n
 				}
-			case "initialBackoff", "maxBackoff", "maxElapsed":
+			case "initialBackoff", "maxBackoff", "maxElapsed", "coolDown":
 				d, err := asDuration(val)
 				if err != nil || d <= 0 {
 					bad("retry.%s must be a positive duration, got %v", k, val)
@@ -219,11 +228,13 @@ func ParseParams(cfg map[string]any) (Params, error) {
 					p.Retry.InitialBackoff = d
 				case "maxBackoff":
 					p.Retry.MaxBackoff = d
+				case "coolDown":
+					p.Retry.CoolDown = d
 				default:
 					p.Retry.MaxElapsed = d
 				}
 			default:
-				bad("retry.%s is not a known option (maxAttempts, initialBackoff, maxBackoff, maxElapsed)", k)
+				bad("retry.%s is not a known option (maxAttempts, initialBackoff, maxBackoff, maxElapsed, coolDown)", k)
 			}
 		}
 	}
@@ -379,6 +390,7 @@ type Conn struct {
 	log      *slog.Logger
 	client   *http.Client
 	limiter  *rate.Limiter
+	breaker  *breaker
 
 	keyMu  sync.Mutex
 	key    secrets.Value
@@ -393,7 +405,7 @@ type Conn struct {
 }
 
 type stats struct {
-	requests, rateLimited, serverErrors, networkErrors, authRereads atomic.Int64
+	requests, rateLimited, serverErrors, networkErrors, authRereads, failedFast atomic.Int64
 }
 
 // Stats are counters of one connection's HTTP traffic since it was opened.
@@ -408,6 +420,9 @@ type Stats struct {
 	NetworkErrors int64
 	// AuthRereads counts re-reads of the API key after a 401/403.
 	AuthRereads int64
+	// FailedFast counts calls failed at once with a *DownError because
+	// the connection had found Twenty down.
+	FailedFast int64
 }
 
 // Stats returns the connection's traffic counters.
@@ -418,6 +433,7 @@ func (c *Conn) Stats() Stats {
 		ServerErrors:  c.stats.serverErrors.Load(),
 		NetworkErrors: c.stats.networkErrors.Load(),
 		AuthRereads:   c.stats.authRereads.Load(),
+		FailedFast:    c.stats.failedFast.Load(),
 	}
 }
 
@@ -449,6 +465,7 @@ func OpenConn(op connectors.OpenParams) (*Conn, error) {
 		log:      log,
 		client:   &http.Client{Timeout: p.Timeout},
 		limiter:  rate.NewLimiter(rate.Limit(float64(p.RateRequests)/p.RatePer.Seconds()), limiterBurst(p.RateRequests)),
+		breaker:  newBreaker(op.Name, p.Retry.CoolDown),
 	}
 	return c, nil
 }
@@ -502,6 +519,10 @@ func (c *Conn) OpenStream(ctx context.Context, name string) (*Stream, error) {
 		// A server that did not answer (retries ran out on network
 		// errors, 5xx or 429) would make the first read wait as long
 		// again: say so now.
+		var de *DownError
+		if errors.As(err, &de) {
+			return nil, &notAnswering{down: de}
+		}
 		var re *retryError
 		if errors.As(err, &re) {
 			return nil, fmt.Errorf("connection %q: Twenty does not answer (check the connection's url and that the server is up): %w", c.name, err)
@@ -523,3 +544,14 @@ func (c *Conn) OpenStream(ctx context.Context, name string) (*Stream, error) {
 	}
 	return &Stream{conn: c, obj: obj}, nil
 }
+
+// notAnswering is OpenStream's error when the connection found Twenty down:
+// the advice and the first cause, unwrapping to the *DownError.
+type notAnswering struct{ down *DownError }
+
+func (e *notAnswering) Error() string {
+	return fmt.Sprintf("connection %q: Twenty does not answer (check the connection's url and that the server is up): %v",
+		e.down.Connection, e.down.Cause)
+}
+
+func (e *notAnswering) Unwrap() error { return e.down }

@@ -31,7 +31,8 @@ import (
 //     takes no body).
 //
 // The returned error is set only when the whole call failed (the API key
-// was refused, the context ended); Results are then nil.
+// was refused, Twenty stopped answering: a *DownError, the context ended);
+// Results are then nil.
 func (s *Stream) Write(ctx context.Context, changes []connectors.Change) ([]connectors.Result, error) {
 	results := make([]connectors.Result, len(changes))
 	var creates, others []int
@@ -93,10 +94,12 @@ func (s *Stream) Write(ctx context.Context, changes []connectors.Change) ([]conn
 }
 
 // isFatal reports errors that make the whole Write fail rather than one
-// record: a refused key and an ended context.
+// record: a refused key, a Twenty found down (the records still to write
+// would each fail the same way) and an ended context.
 func isFatal(ctx context.Context, err error) bool {
 	var ae *AuthError
-	return errors.As(err, &ae) || ctx.Err() != nil
+	var de *DownError
+	return errors.As(err, &ae) || errors.As(err, &de) || ctx.Err() != nil
 }
 
 // createBatch creates changes[idx...] in one call, splitting on refusal.
