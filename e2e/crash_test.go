@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"strings"
 	"testing"
 
 	"github.com/kelompok/pipe/config"
@@ -59,38 +58,7 @@ func crashAfterWrite(t *testing.T, k int, kind emulator.FaultKind, crash bool) {
 	e.twenty.SetFaults(emulator.Faults{})
 	e.run("members")
 
-	people := e.twenty.Records("people")
-	seen := map[string]bool{}
-	for _, p := range people {
-		email, _ := get(p, "emails.primaryEmail").(string)
-		if email == "" {
-			continue
-		}
-		email = strings.ToLower(email)
-		if seen[email] {
-			t.Errorf("duplicate person for %s after the crash and rerun", email)
-		}
-		seen[email] = true
-	}
-	linked := 0
-	for _, m := range e.data.Members {
-		if id, ok := e.link("members", m.ID); ok {
-			linked++
-			if _, ok := e.twenty.Get("people", id); !ok {
-				t.Errorf("member %s is linked to person %s, which Twenty does not have", m.ID, id)
-			}
-		}
-	}
-	if linked != len(people) {
-		t.Errorf("%d members linked, Twenty has %d people: some are missing or orphaned", linked, len(people))
-	}
-	rejects, err := e.store.Rejects(e.ctx, "members")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if linked+len(rejects) != len(e.data.Members) {
-		t.Errorf("%d linked + %d rejected != %d members: records were lost", linked, len(rejects), len(e.data.Members))
-	}
+	checkConverged(t, e)
 	if n := writes(e.run("members")); n != 0 {
 		t.Errorf("the run after recovery wrote %d records", n)
 	}

@@ -42,6 +42,9 @@ type options struct {
 	// tune changes the loaded configuration (policies, directions) the way
 	// an operator would edit the shipped .cue files.
 	tune func(cfg *config.Config)
+	// stoppable puts the emulator behind a listener the test can stop
+	// (connection refused) and start again: env.front.
+	stoppable bool
 }
 
 // env is one end-to-end setup: a PostgreSQL Kelompok seeded with sample
@@ -53,6 +56,7 @@ type env struct {
 	db     *sql.DB
 	data   quickstart.Data
 	twenty *emulator.Server
+	front  *front // with options.stoppable
 	cfg    *config.Config
 	store  state.Store
 	eng    *engine.Engine
@@ -91,6 +95,10 @@ func newEnv(t testing.TB, o options) *env {
 	twentyURL, err := e.twenty.StartAt("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.stoppable {
+		e.front = newFront(t, e.twenty.Handler())
+		twentyURL = e.front.url()
 	}
 	if o.preexisting > 0 {
 		ids, err := quickstart.SeedTwentyPeople(e.twenty, e.data, o.preexisting, base.AddDate(0, -1, 0))
