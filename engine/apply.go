@@ -318,8 +318,7 @@ func (r *runner) finish(it *item, b *state.Batch) {
 		// Deletes wait for the end-of-run guard; the pending reject makes
 		// sure a crash before then retries them.
 		r.pendDelete(it)
-		b.Rejects = append(b.Rejects, state.Reject{Pipeline: r.p.Name, Side: it.origin, Key: it.key,
-			Reason: "delete pending: waits for the end-of-run delete guard check", FirstAt: at, LastAt: at, LastRunID: r.runID})
+		r.keepPending(it, b, at)
 		return
 	}
 	if hadReject && r.deleting[it.sourceKey()] != it.origin+"\x00"+it.key && r.unsettled[it.sourceKey()] != it.origin+"\x00"+it.key {
@@ -413,6 +412,17 @@ func (r *runner) vanished(it *item, gi int, b *state.Batch, at time.Time) {
 	// Like every delete, it waits for the end-of-run guard; the pending
 	// reject makes a crash before then retry it.
 	r.pendDelete(it)
+	r.keepPending(it, b, at)
+}
+
+// keepPending keeps a pending delete as a reject until the end-of-run guard
+// decides it, so that a crash before then retries it. A record that already
+// has an open reject (a delete the guard held in an earlier run, say) is
+// retried through that one: adding another would count the retry twice.
+func (r *runner) keepPending(it *item, b *state.Batch, at time.Time) {
+	if _, open := r.rejects[it.origin+"\x00"+it.key]; open {
+		return
+	}
 	b.Rejects = append(b.Rejects, state.Reject{Pipeline: r.p.Name, Side: it.origin, Key: it.key,
 		Reason: "delete pending: waits for the end-of-run delete guard check", FirstAt: at, LastAt: at, LastRunID: r.runID})
 }

@@ -124,8 +124,21 @@ func TestBothWayFullRunHoldsADeleteOnce(t *testing.T) {
 		}
 		held("real --full run", real)
 		checkOnePerPair(t, e, "real --full run", real, 2, 2)
-		// The held deletes are retried from their rejects by every run.
-		for _, params := range []engine.RunParams{{KeepPlan: true}, {Full: true, KeepPlan: true}} {
+		retries := func() []int {
+			rejects, err := e.store.Rejects(context.Background(), "members")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n []int
+			for _, rj := range rejects {
+				n = append(n, rj.Retries)
+			}
+			return n
+		}
+		before := retries()
+		// The held deletes are retried from their rejects by every run,
+		// one retry each per run.
+		for i, params := range []engine.RunParams{{KeepPlan: true}, {Full: true, KeepPlan: true}} {
 			name := fmt.Sprintf("next run (full=%v)", params.Full)
 			dry := e.run(engine.RunParams{Full: params.Full, DryRun: true})[0]
 			res := e.run(params)[0]
@@ -134,6 +147,11 @@ func TestBothWayFullRunHoldsADeleteOnce(t *testing.T) {
 				t.Fatalf("%s: dry run held=%d %+v, real run held=%d %+v", name, dry.DeletesHeld, dry.Counts, res.DeletesHeld, res.Counts)
 			}
 			checkOnePerPair(t, e, name, res, 2, 2)
+			for j, n := range retries() {
+				if n != before[j]+i+1 {
+					t.Fatalf("%s: reject %d has %d retries, want %d (one per run)", name, j, n, before[j]+i+1)
+				}
+			}
 		}
 		for i := range 2 {
 			if e.src.S("members").All()[fmt.Sprintf("m%05d", i)].Deleted {
