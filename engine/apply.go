@@ -121,14 +121,9 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 	// from the other side (or retries a reject kept under the other side's
 	// key) as unsettled as a dry run does, and the guard would count, hold
 	// and keep as a reject the same delete twice.
-	if len(r.unsettled) > 0 || len(r.deleting) > 0 {
+	if len(r.unsettled) > 0 {
 		for _, it := range items {
-			k := it.sourceKey()
-			if k == "" {
-				continue
-			}
-			_, pending := r.deleting[k]
-			if _, refused := r.unsettled[k]; pending || refused {
+			if _, ok := r.unsettled[it.sourceKey()]; ok {
 				it.decisions, it.writes, it.linkOut = nil, [2]*connectors.Change{}, nil
 				it.del, it.conflict, it.reject, it.unlink = nil, nil, "", false
 			}
@@ -263,7 +258,7 @@ func (r *runner) finish(it *item, b *state.Batch) {
 			}
 		}
 	}
-	openReject, hadReject := r.rejects[it.origin+"\x00"+it.key]
+	openReject, hadReject := r.rejects[it.readKey()]
 	dirs := ""
 	for _, d := range it.decisions {
 		if d.Direction != "" {
@@ -321,7 +316,7 @@ func (r *runner) finish(it *item, b *state.Batch) {
 		r.keepPending(it, b, at)
 		return
 	}
-	if hadReject && r.deleting[it.sourceKey()] != it.origin+"\x00"+it.key && r.unsettled[it.sourceKey()] != it.origin+"\x00"+it.key {
+	if hadReject && r.unsettled[it.sourceKey()] != it.readKey() {
 		// (A second reading of a pair whose delete is pending, or whose
 		// decision was refused or failed, clears a reject kept under its
 		// own key, as older versions left one per side, but not the one
@@ -331,28 +326,31 @@ func (r *runner) finish(it *item, b *state.Batch) {
 	}
 }
 
-// pendDelete adds an item's delete to the ones the end-of-run guard checks,
-// and remembers its pair (by source key) with the side and key its reject
-// is kept under: the pair is not decided again in this run.
+// pendDelete adds an item's delete to the ones the end-of-run guard checks.
+// Its pair is unsettled until then: not decided again in this run.
 func (r *runner) pendDelete(it *item) {
 	r.deletes = append(r.deletes, it)
-	if r.deleting == nil {
-		r.deleting = map[string]string{}
-	}
-	r.deleting[it.sourceKey()] = it.origin + "\x00" + it.key
+	r.unsettle(it)
 }
 
 // markUnsettled remembers, in a both-way run, a pair whose decision was
 // refused or failed.
 func (r *runner) markUnsettled(it *item) {
-	k := it.sourceKey()
-	if r.p.Direction != config.Both || k == "" {
+	if r.p.Direction == config.Both {
+		r.unsettle(it)
+	}
+}
+
+// unsettle remembers the pair of it (by source key) as decided in this run
+// but not settled, with the reading that decided it (whose reject it keeps).
+func (r *runner) unsettle(it *item) {
+	if it.sourceKey() == "" {
 		return
 	}
 	if r.unsettled == nil {
 		r.unsettled = map[string]string{}
 	}
-	r.unsettled[k] = it.origin + "\x00" + it.key
+	r.unsettled[it.sourceKey()] = it.readKey()
 }
 
 // vanished settles an item whose write to side gi failed with
@@ -379,7 +377,7 @@ func (r *runner) vanished(it *item, gi int, b *state.Batch, at time.Time) {
 		if unlink {
 			b.Unlink = append(b.Unlink, it.link.SourceKey)
 		}
-		if rj, ok := r.rejects[it.origin+"\x00"+it.key]; ok {
+		if rj, ok := r.rejects[it.readKey()]; ok {
 			b.RejectsCleared = append(b.RejectsCleared, rj)
 		}
 	}
@@ -420,7 +418,7 @@ func (r *runner) vanished(it *item, gi int, b *state.Batch, at time.Time) {
 // has an open reject (a delete the guard held in an earlier run, say) is
 // retried through that one: adding another would count the retry twice.
 func (r *runner) keepPending(it *item, b *state.Batch, at time.Time) {
-	if _, open := r.rejects[it.origin+"\x00"+it.key]; open {
+	if _, open := r.rejects[it.readKey()]; open {
 		return
 	}
 	b.Rejects = append(b.Rejects, state.Reject{Pipeline: r.p.Name, Side: it.origin, Key: it.key,

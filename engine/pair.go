@@ -49,6 +49,10 @@ type item struct {
 	failed     bool
 }
 
+// readKey is the record's side+"\x00"+key, as open rejects and retried
+// records are kept by.
+func (it *item) readKey() string { return it.origin + "\x00" + it.key }
+
 func (it *item) sourceKey() string {
 	if it.link != nil {
 		return it.link.SourceKey

@@ -107,12 +107,16 @@ type runner struct {
 	readLeft   int // records left under --limit (-1: no limit)
 	deletes    []*item
 	guardError string
-	heldDel    int               // deletes stopped by the guard
-	held       map[string]bool   // source keys of pairs held as conflicts in this run
-	seen       map[string]bool   // source keys read from the source (both-way runs)
-	unsettled  map[string]string // source keys of pairs refused or failed in this run (both-way runs), to the side and key of that reading
-	deleting   map[string]string // pairs whose delete waits for the end-of-run guard, by source key: the side+"\x00"+key its reject is kept under
-	retrying   bool              // processing rejects and resolved conflicts
+	heldDel    int             // deletes stopped by the guard
+	held       map[string]bool // source keys of pairs held as conflicts in this run
+	seen       map[string]bool // source keys read from the source (both-way runs)
+	// unsettled holds the pairs decided in this run whose decision is not
+	// committed: refused or failed (both-way runs), or a delete waiting for
+	// the end-of-run guard. By source key, to the readKey of the reading
+	// that decided it (its reject is kept under that key). Later readings
+	// of such a pair in the run are dropped.
+	unsettled map[string]string
+	retrying  bool // processing rejects and resolved conflicts
 	// retried holds the version (UpdatedAt) of each record the retry of
 	// rejects and conflicts decided in this run, by side+"\x00"+key: the
 	// read of changes that follows skips the same version instead of
