@@ -32,7 +32,6 @@ type item struct {
 	reject   string         // reason the record is refused
 	wait     bool           // reject is a wait for another pipeline's link
 	filtered string         // side whose filter excludes a live record of the pair ("": none)
-	checked  [2]bool        // the side's record went through its filter
 	fromRaw  map[string]any // from-side record mapped (nested)
 
 	// Decided:

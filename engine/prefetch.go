@@ -141,7 +141,7 @@ func (r *runner) pairPrefetched(ctx context.Context, items []*item, side string,
 		}
 		oi := sideIdx(otherSide(side))
 		for _, it := range stale {
-			it.link, it.recs[oi], it.checked[oi] = nil, nil, false
+			it.link, it.recs[oi] = nil, nil
 		}
 		if err := r.lookupLinks(ctx, stale, side); err != nil {
 			return err

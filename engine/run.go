@@ -688,21 +688,19 @@ func (r *runner) mapAll(items []*item) {
 		if it.reject != "" || it.filtered != "" {
 			return
 		}
-		oi := sideIdx(it.origin)
-		if it.fromRaw != nil && (!r.filtered[1-oi] || it.checked[1-oi] || it.recs[1-oi] == nil) {
+		// Mapped ahead (only when read from the from side, before its
+		// partner was known): the origin's record passed its filter, and
+		// only the partner found by pairing is left to check.
+		oi, ahead := sideIdx(it.origin), it.fromRaw != nil
+		if ahead && (!r.filtered[1-oi] || gone(it.recs[1-oi])) {
 			return
 		}
 		w := <-r.workers
 		defer func() { r.workers <- w }()
 		// The origin's record first: its skip names the origin's filter.
 		for _, si := range [2]int{oi, 1 - oi} {
-			o := it.recs[si]
-			if o == nil || it.checked[si] {
-				continue
-			}
-			it.checked[si] = true
-			f := w.filters[si]
-			if f == nil || o.Deleted {
+			o, f := it.recs[si], w.filters[si]
+			if gone(o) || f == nil || (si == oi && ahead) {
 				continue
 			}
 			keep, err := f.Keep(*o)
@@ -717,11 +715,11 @@ func (r *runner) mapAll(items []*item) {
 				return
 			}
 		}
-		if it.fromRaw != nil {
+		if ahead {
 			return
 		}
 		F := it.recs[fi]
-		if F == nil || F.Deleted {
+		if gone(F) {
 			return
 		}
 		raw, err := w.fwd.Map(*F)
