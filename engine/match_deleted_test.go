@@ -21,6 +21,20 @@ func person(id, first, email string, deleted bool) connectors.Record {
 
 var deletePolicies = []string{config.DeletePropagate, config.DeleteIgnore, config.DeleteSoft}
 
+// eachDeletePolicy runs f, on each store, with a both-way members pipeline
+// under each of the delete policies.
+func eachDeletePolicy(t *testing.T, policies []string, f func(t *testing.T, e *env)) {
+	for _, policy := range policies {
+		t.Run(policy, func(t *testing.T) {
+			eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+				p := members(config.Both)
+				p.Delete = config.Delete{Policy: policy}
+				f(t, newEnv(t, open, p))
+			})
+		})
+	}
+}
+
 // checkUntouched fails unless the record id of stream is still there,
 // soft-deleted, with the given first name under the field path.
 func checkUntouched(t *testing.T, s map[string]connectors.Record, id, path, first string, plan []engine.Decision) {
@@ -56,71 +70,57 @@ func checkSettled(t *testing.T, e *env) {
 // deleted record is no match (it would delete the new record under
 // propagate and soft, and hide it from the sink under ignore).
 func TestNewRecordNeverMatchesADeletedOne(t *testing.T) {
-	for _, policy := range deletePolicies {
-		t.Run(policy, func(t *testing.T) {
-			eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
-				p := members(config.Both)
-				p.Delete = config.Delete{Policy: policy}
-				e := newEnv(t, open, p)
-				e.src.S("members").Put(member("m1", "Ani", "ani@kelompok.id"))
-				e.snk.S("people").Put(person("p-old", "Budi (old)", "budi@kelompok.id", true))
-				e.runOK(engine.RunParams{})
-				// A new member with the deleted person's e-mail joins.
-				e.src.S("members").Put(member("m2", "Budi Baru", "budi@kelompok.id"))
-				res := e.runOK(engine.RunParams{KeepPlan: true})
-				m, ok := e.src.S("members").All()["m2"]
-				if !ok || m.Deleted {
-					t.Fatalf("new member m2 lost (present %v, deleted %v); plan %+v", ok, m.Deleted, res.Plan)
-				}
-				checkUntouched(t, e.snk.S("people").All(), "p-old", "name.firstName", "Budi (old)", res.Plan)
-				links, _ := e.store.LinksBySource(context.Background(), "members", []string{"m2"})
-				id := engine.CreateID("members", config.SideSink, "m2")
-				if links["m2"].SinkKey != id {
-					t.Fatalf("m2 linked to %q, want the created %s; plan %+v", links["m2"].SinkKey, id, res.Plan)
-				}
-				if got := e.person("m2"); got.Deleted || got.Fields["name"].(map[string]any)["firstName"] != "Budi Baru" {
-					t.Fatalf("created person %+v", got)
-				}
-				if res.Counts.Created != 1 || res.Counts.Deleted != 0 || res.Counts.Linked != 0 {
-					t.Fatalf("counts %+v; plan %+v", res.Counts, res.Plan)
-				}
-				checkSettled(t, e)
-			})
-		})
-	}
+	eachDeletePolicy(t, deletePolicies, func(t *testing.T, e *env) {
+		e.src.S("members").Put(member("m1", "Ani", "ani@kelompok.id"))
+		e.snk.S("people").Put(person("p-old", "Budi (old)", "budi@kelompok.id", true))
+		e.runOK(engine.RunParams{})
+		// A new member with the deleted person's e-mail joins.
+		e.src.S("members").Put(member("m2", "Budi Baru", "budi@kelompok.id"))
+		res := e.runOK(engine.RunParams{KeepPlan: true})
+		m, ok := e.src.S("members").All()["m2"]
+		if !ok || m.Deleted {
+			t.Fatalf("new member m2 lost (present %v, deleted %v); plan %+v", ok, m.Deleted, res.Plan)
+		}
+		checkUntouched(t, e.snk.S("people").All(), "p-old", "name.firstName", "Budi (old)", res.Plan)
+		links, _ := e.store.LinksBySource(context.Background(), "members", []string{"m2"})
+		id := engine.CreateID("members", config.SideSink, "m2")
+		if links["m2"].SinkKey != id {
+			t.Fatalf("m2 linked to %q, want the created %s; plan %+v", links["m2"].SinkKey, id, res.Plan)
+		}
+		if got := e.person("m2"); got.Deleted || first(got) != "Budi Baru" {
+			t.Fatalf("created person %+v", got)
+		}
+		if res.Counts.Created != 1 || res.Counts.Deleted != 0 || res.Counts.Linked != 0 {
+			t.Fatalf("counts %+v; plan %+v", res.Counts, res.Plan)
+		}
+		checkSettled(t, e)
+	})
 }
 
 // TestNewSinkRecordNeverMatchesADeletedSource is the same from the sink: a
 // new person is created in the source, not matched to a deleted member.
 func TestNewSinkRecordNeverMatchesADeletedSource(t *testing.T) {
-	for _, policy := range deletePolicies {
-		t.Run(policy, func(t *testing.T) {
-			eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
-				p := members(config.Both)
-				p.Delete = config.Delete{Policy: policy}
-				e := newEnv(t, open, p)
-				old := member("m-old", "Budi (old)", "budi@kelompok.id")
-				old.Deleted = true
-				e.src.S("members").Put(member("m1", "Ani", "ani@kelompok.id"), old)
-				e.runOK(engine.RunParams{})
-				e.snk.S("people").Put(person("p-new", "Budi Baru", "budi@kelompok.id", false))
-				res := e.runOK(engine.RunParams{KeepPlan: true})
-				if r, ok := e.snk.S("people").All()["p-new"]; !ok || r.Deleted {
-					t.Fatalf("new person p-new lost (present %v, deleted %v); plan %+v", ok, r.Deleted, res.Plan)
-				}
-				checkUntouched(t, e.src.S("members").All(), "m-old", "first", "Budi (old)", res.Plan)
-				links, _ := e.store.LinksBySink(context.Background(), "members", []string{"p-new"})
-				id := engine.CreateID("members", config.SideSource, "p-new")
-				if links["p-new"].SourceKey != id {
-					t.Fatalf("p-new linked to %q, want the created %s; plan %+v", links["p-new"].SourceKey, id, res.Plan)
-				}
-				if got, ok := e.src.S("members").All()[id]; !ok || got.Deleted || got.Fields["first"] != "Budi Baru" {
-					t.Fatalf("created member %+v (present %v)", got, ok)
-				}
-				checkSettled(t, e)
-			})
-		})
-	}
+	eachDeletePolicy(t, deletePolicies, func(t *testing.T, e *env) {
+		old := member("m-old", "Budi (old)", "budi@kelompok.id")
+		old.Deleted = true
+		e.src.S("members").Put(member("m1", "Ani", "ani@kelompok.id"), old)
+		e.runOK(engine.RunParams{})
+		e.snk.S("people").Put(person("p-new", "Budi Baru", "budi@kelompok.id", false))
+		res := e.runOK(engine.RunParams{KeepPlan: true})
+		if r, ok := e.snk.S("people").All()["p-new"]; !ok || r.Deleted {
+			t.Fatalf("new person p-new lost (present %v, deleted %v); plan %+v", ok, r.Deleted, res.Plan)
+		}
+		checkUntouched(t, e.src.S("members").All(), "m-old", "first", "Budi (old)", res.Plan)
+		links, _ := e.store.LinksBySink(context.Background(), "members", []string{"p-new"})
+		id := engine.CreateID("members", config.SideSource, "p-new")
+		if links["p-new"].SourceKey != id {
+			t.Fatalf("p-new linked to %q, want the created %s; plan %+v", links["p-new"].SourceKey, id, res.Plan)
+		}
+		if got, ok := e.src.S("members").All()[id]; !ok || got.Deleted || got.Fields["first"] != "Budi Baru" {
+			t.Fatalf("created member %+v (present %v)", got, ok)
+		}
+		checkSettled(t, e)
+	})
 }
 
 // TestRecreatedRecordIsCreatedAgain: a member deleted (the delete
@@ -130,35 +130,28 @@ func TestNewSinkRecordNeverMatchesADeletedSource(t *testing.T) {
 // candidate; under propagate it is destroyed, so this case checks that the
 // outcome is the same.)
 func TestRecreatedRecordIsCreatedAgain(t *testing.T) {
-	for _, policy := range []string{config.DeletePropagate, config.DeleteSoft} {
-		t.Run(policy, func(t *testing.T) {
-			eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
-				p := members(config.Both)
-				p.Delete = config.Delete{Policy: policy}
-				e := newEnv(t, open, p)
-				e.src.S("members").Put(member("m1", "Budi", "budi@kelompok.id"))
-				e.runOK(engine.RunParams{})
-				first := engine.CreateID("members", config.SideSink, "m1")
-				del(t, e.src, "members", "m1")
-				e.runOK(engine.RunParams{})
-				if r, ok := e.snk.S("people").All()[first]; ok && !r.Deleted {
-					t.Fatalf("the delete of m1 did not reach its person: %+v", r)
-				}
-				e.src.S("members").Put(member("m2", "Budi Lagi", "budi@kelompok.id"))
-				res := e.runOK(engine.RunParams{KeepPlan: true})
-				if m, ok := e.src.S("members").All()["m2"]; !ok || m.Deleted {
-					t.Fatalf("re-created member m2 lost; plan %+v", res.Plan)
-				}
-				if r, ok := e.snk.S("people").All()[first]; ok && !r.Deleted {
-					t.Fatalf("the old person was restored: %+v; plan %+v", r, res.Plan)
-				}
-				if got := e.person("m2"); got.Deleted || got.Fields["name"].(map[string]any)["firstName"] != "Budi Lagi" {
-					t.Fatalf("created person %+v; plan %+v", got, res.Plan)
-				}
-				checkSettled(t, e)
-			})
-		})
-	}
+	eachDeletePolicy(t, []string{config.DeletePropagate, config.DeleteSoft}, func(t *testing.T, e *env) {
+		e.src.S("members").Put(member("m1", "Budi", "budi@kelompok.id"))
+		e.runOK(engine.RunParams{})
+		oldID := engine.CreateID("members", config.SideSink, "m1")
+		del(t, e.src, "members", "m1")
+		e.runOK(engine.RunParams{})
+		if r, ok := e.snk.S("people").All()[oldID]; ok && !r.Deleted {
+			t.Fatalf("the delete of m1 did not reach its person: %+v", r)
+		}
+		e.src.S("members").Put(member("m2", "Budi Lagi", "budi@kelompok.id"))
+		res := e.runOK(engine.RunParams{KeepPlan: true})
+		if m, ok := e.src.S("members").All()["m2"]; !ok || m.Deleted {
+			t.Fatalf("re-created member m2 lost; plan %+v", res.Plan)
+		}
+		if r, ok := e.snk.S("people").All()[oldID]; ok && !r.Deleted {
+			t.Fatalf("the old person was restored: %+v; plan %+v", r, res.Plan)
+		}
+		if got := e.person("m2"); got.Deleted || first(got) != "Budi Lagi" {
+			t.Fatalf("created person %+v; plan %+v", got, res.Plan)
+		}
+		checkSettled(t, e)
+	})
 }
 
 // TestDeletedCandidatesAreNoAmbiguity: deleted candidates are not counted:
