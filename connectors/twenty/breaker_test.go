@@ -196,9 +196,7 @@ func TestBreakerEndsCallsWaitingToRetry(t *testing.T) {
 			return true
 		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/people"):
 			lists.Add(1)
-			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
-				_ = conn.Close() // no answer: a reset
-			}
+			hangUp(w)
 			return true
 		}
 		return false
@@ -249,11 +247,6 @@ func TestBreakerEndsCallsWaitingToRetry(t *testing.T) {
 // next calls go to the server. Refused connections, resets, timeouts and
 // a proxy's 502/503/504 open it.
 func TestBreakerTripsOnlyOnUnreachable(t *testing.T) {
-	reset := func(w http.ResponseWriter) {
-		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
-			_ = conn.Close()
-		}
-	}
 	tests := []struct {
 		name  string
 		fault func(w http.ResponseWriter)
@@ -270,19 +263,12 @@ func TestBreakerTripsOnlyOnUnreachable(t *testing.T) {
 		{"502 from a proxy", func(w http.ResponseWriter) { fakeError(w, 502, "Bad Gateway", "upstream down") }, true},
 		{"503 from a proxy", func(w http.ResponseWriter) { fakeError(w, 503, "Service Unavailable", "no healthy upstream") }, true},
 		{"504 from a proxy", func(w http.ResponseWriter) { fakeError(w, 504, "Gateway Timeout", "upstream timed out") }, true},
-		{"reset", reset, true},
+		{"reset", hangUp, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake(t)
-			var faulty atomic.Bool
-			f.before = func(w http.ResponseWriter, r *http.Request, n int) bool {
-				if faulty.Load() && r.Method == http.MethodPatch {
-					tt.fault(w)
-					return true
-				}
-				return false
-			}
+			faulty := f.failPatches(tt.fault)
 			c := openTest(t, f.srv.URL, &rotatingResolver{value: "key-1"}, map[string]any{
 				"retry": map[string]any{"maxAttempts": 3, "initialBackoff": "1ms", "maxBackoff": "5ms", "maxElapsed": "200ms"},
 			})
@@ -328,5 +314,63 @@ func TestBreakerTripsOnlyOnUnreachable(t *testing.T) {
 					err, sent, c.Stats().FailedFast)
 			}
 		})
+	}
+}
+
+// TestBreakerProbeIsExclusive: once the cool-down is over exactly one call
+// probes while the others still fail at once; a probe given back without
+// an outcome (its context ended) lets the next call probe; an answer
+// closes the breaker and arms a fresh channel for the next trip. An open
+// breaker keeps its first cause and time.
+func TestBreakerProbeIsExclusive(t *testing.T) {
+	clock := &fakeClock{}
+	b := newBreaker("crm", 30*time.Second)
+	b.now = clock.now
+	if probe, err := b.allow(); probe || err != nil {
+		t.Fatalf("closed breaker: probe %v, %v", probe, err)
+	}
+	tripped, _ := b.open()
+	first := errors.New("first cause")
+	down, opened := b.trip(first)
+	if !opened || !errors.Is(down, first) {
+		t.Fatalf("trip = %v, %v; want it opened, wrapping the cause", down, opened)
+	}
+	select {
+	case <-tripped:
+	default:
+		t.Fatal("the trip did not wake the calls waiting to retry")
+	}
+	if d, again := b.trip(errors.New("second cause")); again || d != down {
+		t.Fatalf("a second trip = %v, %v; want the first DownError kept", d, again)
+	}
+	if _, err := b.allow(); err != down {
+		t.Fatalf("within the cool-down: %v, want the DownError", err)
+	}
+
+	clock.advance(31 * time.Second)
+	if probe, err := b.allow(); !probe || err != nil {
+		t.Fatalf("after the cool-down: probe %v, %v; want this call to probe", probe, err)
+	}
+	if probe, err := b.allow(); probe || err != down {
+		t.Fatalf("while the probe is in flight: probe %v, %v; want the DownError", probe, err)
+	}
+	b.release()
+	if probe, err := b.allow(); !probe || err != nil {
+		t.Fatalf("after the probe was given back: probe %v, %v; want the next call to probe", probe, err)
+	}
+	if !b.answered() {
+		t.Fatal("answered did not report the breaker open")
+	}
+	if probe, err := b.allow(); probe || err != nil {
+		t.Fatalf("after an answer: probe %v, %v; want the breaker closed", probe, err)
+	}
+	tripped, d := b.open()
+	if d != nil {
+		t.Fatalf("after an answer: open reports %v", d)
+	}
+	select {
+	case <-tripped:
+		t.Fatal("the channel of a closed breaker is already closed")
+	default:
 	}
 }

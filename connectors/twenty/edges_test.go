@@ -323,14 +323,7 @@ func TestConcurrentAuthFailuresRereadOnce(t *testing.T) {
 // the retry budget runs out is transient, not a refused record.
 func TestWriteOneEdges(t *testing.T) {
 	f := newFake(t)
-	var limited atomic.Bool
-	f.before = func(w http.ResponseWriter, r *http.Request, n int) bool {
-		if limited.Load() && r.Method == http.MethodPatch {
-			fakeError(w, 429, "TooManyRequestsException", "Limit reached")
-			return true
-		}
-		return false
-	}
+	limited := f.failPatches(func(w http.ResponseWriter) { fakeError(w, 429, "TooManyRequestsException", "Limit reached") })
 	c := openTest(t, f.srv.URL, &rotatingResolver{value: "key-1"}, map[string]any{
 		"retry": map[string]any{"maxAttempts": 3, "initialBackoff": "1ms", "maxBackoff": "5ms", "maxElapsed": "300ms"},
 	})

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,6 +53,28 @@ func newFake(t *testing.T) *fakeTwenty {
 func (f *fakeTwenty) tick() string {
 	f.clock = f.clock.Add(time.Millisecond)
 	return f.clock.Format("2006-01-02T15:04:05.000Z")
+}
+
+// hangUp closes the request's connection without an answer: the client
+// sees a reset.
+func hangUp(w http.ResponseWriter) {
+	if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+		_ = conn.Close()
+	}
+}
+
+// failPatches answers every PATCH with fault while the returned switch is
+// on (it starts off).
+func (f *fakeTwenty) failPatches(fault func(w http.ResponseWriter)) *atomic.Bool {
+	var on atomic.Bool
+	f.before = func(w http.ResponseWriter, r *http.Request, n int) bool {
+		if on.Load() && r.Method == http.MethodPatch {
+			fault(w)
+			return true
+		}
+		return false
+	}
+	return &on
 }
 
 func fakeError(w http.ResponseWriter, status int, name string, msgs ...string) {

@@ -505,10 +505,7 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 		}},
 		{"connection reset", func(w http.ResponseWriter, r *http.Request, n int) bool {
 			if n <= 2 {
-				conn, _, err := w.(http.Hijacker).Hijack()
-				if err == nil {
-					_ = conn.Close()
-				}
+				hangUp(w)
 				return true
 			}
 			return false
