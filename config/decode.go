@@ -13,6 +13,7 @@ import (
 	"cuelang.org/go/cue/ast"
 	"cuelang.org/go/cue/token"
 
+	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/kelompok/pipe/engine/secrets"
@@ -251,7 +252,7 @@ func (l *loader) decodePipeline(cfg *Config, name string, v cue.Value) *Pipeline
 		case mv.Exists() && !m.needed:
 			l.errorf(l.at(mv, append(path, m.name)...), append(path, m.name), "a %s mapping is given but direction is %q: remove it or set direction: \"both\"", m.name, p.Direction)
 		case mv.Exists():
-			*m.dst = l.decodeMapping(mv, append(path, m.name), m.from, m.to)
+			*m.dst = l.decodeMapping(mv, append(path, m.name), m.from, m.to, raw.Sensitive)
 		}
 	}
 
@@ -447,8 +448,9 @@ func (l *loader) resolveStream(cfg *Config, v cue.Value, ref string, path ...str
 
 // decodeMapping reads a mapping in declaration order, checking each target
 // path against the target stream and compiling each expression against the
-// record stream.
-func (l *loader) decodeMapping(v cue.Value, path []string, from, to *Stream) *Mapping {
+// record stream. An expression may not read a sensitive field (a `when`
+// condition may).
+func (l *loader) decodeMapping(v cue.Value, path []string, from, to *Stream, sensitive []string) *Mapping {
 	m := &Mapping{}
 	for it, _ := v.Fields(); it.Next(); {
 		target := it.Selector().Unquoted()
@@ -482,6 +484,9 @@ func (l *loader) decodeMapping(v cue.Value, path []string, from, to *Stream) *Ma
 				ev = fv.LookupPath(cue.ParsePath("expr"))
 			}
 			fm.Program = l.compile(ev, fm.Expr, from, false, exprPath...)
+			if r, at := ReadsSensitive(fm.Program, sensitive); len(r) > 0 {
+				l.sensitiveRead(ev, fm.Program, r, at, exprPath)
+			}
 			if whenPath != nil {
 				fm.WhenProgram = l.compile(fv.LookupPath(cue.ParsePath("when")), fm.When, from, true, whenPath...)
 			}
@@ -522,6 +527,24 @@ func (l *loader) compile(v cue.Value, src string, s *Stream, asBool bool, path .
 	}
 	l.errorf(pos, path, "invalid %s: %s", what, msg)
 	return nil
+}
+
+// sensitiveRead reports a mapping expression that reads sensitive fields,
+// at the first read inside the CUE string literal.
+func (l *loader) sensitiveRead(v cue.Value, prog *vm.Program, fields []string, at file.Location, path []string) {
+	lit := l.index.literal(path...)
+	if lit == nil {
+		if b, ok := v.Source().(*ast.BasicLit); ok && l.userFiles[b.ValuePos.Filename()] {
+			lit = b
+		}
+	}
+	fe := (&file.Error{Location: at}).Bind(prog.Source())
+	_, pos := exprErrorAt(fe, lit, l.at(v, path...))
+	what, is := "field", "is"
+	if len(fields) > 1 {
+		what, is = "fields", "are"
+	}
+	l.errorf(pos, path, "the expression reads sensitive %s %s, which %s never mapped out: remove it from the expression (a `when` condition may test it)", what, strings.Join(fields, ", "), is)
 }
 
 func firstLine(s string) string {
