@@ -3,10 +3,7 @@ package engine
 import (
 	"fmt"
 
-	"github.com/expr-lang/expr/vm"
-
 	"github.com/kelompok/pipe/config"
-	"github.com/kelompok/pipe/connectors"
 	"github.com/kelompok/pipe/engine/functions"
 	"github.com/kelompok/pipe/engine/mapping"
 )
@@ -29,7 +26,7 @@ func (mappingFactory) Filter(p *config.Pipeline, side string) (Filter, error) {
 	if prog == nil {
 		return nil, nil
 	}
-	return &exprFilter{ev: mapping.NewEvaluator(), prog: prog}, nil
+	return mapping.NewFilter(prog, p.Sensitive), nil
 }
 
 func (mappingFactory) Normalizer(name string) (func(string) (string, error), error) {
@@ -42,10 +39,3 @@ func (mappingFactory) Normalizer(name string) (func(string) (string, error), err
 	}
 	return f, nil
 }
-
-type exprFilter struct {
-	ev   *mapping.Evaluator
-	prog *vm.Program
-}
-
-func (f *exprFilter) Keep(rec connectors.Record) (bool, error) { return f.ev.Filter(f.prog, rec) }

@@ -358,7 +358,11 @@ func (r *runner) sameBatchCreates(pending []*item, side string) {
 			}
 			k := ours + "\x00" + n
 			if f, ok := first[k]; ok && f != it {
-				it.reject = fmt.Sprintf("same %s (%q) as %s record %s read in the same batch; retried on the next run, after that one is synced", ours, n, side, f.key)
+				shown := fmt.Sprintf("%q", n)
+				if r.isSensitive(ours) {
+					shown = "value withheld: sensitive"
+				}
+				it.reject = fmt.Sprintf("same %s (%s) as %s record %s read in the same batch; retried on the next run, after that one is synced", ours, shown, side, f.key)
 				break
 			}
 			first[k] = it

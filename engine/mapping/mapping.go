@@ -113,23 +113,33 @@ func (e *Evaluator) Eval(prog *vm.Program, rec connectors.Record) (any, error) {
 	return e.vm.Run(prog, e.Env(rec))
 }
 
-// Filter reports whether rec passes a filter program (config.Filter's
-// SourceProgram or SinkProgram). A nil program passes every record. A
-// result that is not a boolean is an error; a value a function refuses is
-// described by its shape, not shown.
-func (e *Evaluator) Filter(prog *vm.Program, rec connectors.Record) (bool, error) {
-	if prog == nil {
+// Filter evaluates a filter program (config.Filter's SourceProgram or
+// SinkProgram) on records. A filter may test any field, sensitive ones
+// included: an error of one that reads a sensitive field is reported
+// without values, as a mapping's `when` condition's is. It is not safe for
+// concurrent use: give each worker its own.
+type Filter struct {
+	ev    *Evaluator
+	prog  *vm.Program
+	reads []string
+}
+
+// NewFilter returns a Filter for prog, which may be nil (every record
+// passes); sensitive lists the pipeline's sensitive fields.
+func NewFilter(prog *vm.Program, sensitive []string) *Filter {
+	return &Filter{ev: NewEvaluator(), prog: prog, reads: readsSensitive(prog, sensitive)}
+}
+
+// Keep reports whether rec passes the filter. A result that is not a
+// boolean is an error.
+func (f *Filter) Keep(rec connectors.Record) (bool, error) {
+	if f.prog == nil {
 		return true, nil
 	}
-	out, err := e.Eval(prog, rec)
+	out, err := f.ev.Eval(f.prog, rec)
 	if err != nil {
-		// A filter may test any field, sensitive ones included: a refused
-		// value is described by its shape only.
-		var ne *normalize.Error
-		if errors.As(err, &ne) {
-			return false, fmt.Errorf("filter: %s", ne.Redacted())
-		}
-		return false, fmt.Errorf("filter: %s", exprMessage(err))
+		reason, _ := evalReason(err, f.reads)
+		return false, errors.New("filter: " + reason)
 	}
 	b, ok := out.(bool)
 	if !ok {
@@ -402,22 +412,32 @@ func (e *RejectError) add(f *field, part string, err error, sensitive []string) 
 		e = &RejectError{}
 	}
 	fe := &FieldError{Target: f.target}
-	var ne *normalize.Error
-	switch {
-	case errors.As(err, &ne) && len(sensitive) > 0:
-		fe.Reason = ne.Redacted()
-	case errors.As(err, &ne):
-		fe.Reason, fe.err = ne.Error(), ne
-	case len(sensitive) > 0:
-		fe.Reason = "evaluation failed; details withheld because it reads sensitive field " + strings.Join(sensitive, ", ")
-	default:
-		fe.Reason, fe.err = exprMessage(err), err
-	}
+	fe.Reason, fe.err = evalReason(err, sensitive)
 	if part != "" {
 		fe.Reason = part + ": " + fe.Reason
 	}
 	e.Fields = append(e.Fields, fe)
 	return e
+}
+
+// evalReason phrases an evaluation error of an expression that reads the
+// sensitive fields in sensitive (none, or the ones config.ReadsSensitive
+// finds) for a reject reason, and returns the error to unwrap to. When it
+// reads one, no value appears: a value a function refuses is described by
+// its shape, any other error withheld (expr's messages quote operands, as
+// in "invalid operation: int(3273...)"), and no error is returned.
+func evalReason(err error, sensitive []string) (string, error) {
+	var ne *normalize.Error
+	switch {
+	case errors.As(err, &ne) && len(sensitive) > 0:
+		return ne.Redacted(), nil
+	case errors.As(err, &ne):
+		return ne.Error(), ne
+	case len(sensitive) > 0:
+		return "evaluation failed; details withheld because it reads sensitive field " + strings.Join(sensitive, ", "), nil
+	default:
+		return exprMessage(err), err
+	}
 }
 
 // exprMessage is an expr error's message with its position inside the
@@ -433,57 +453,11 @@ func exprMessage(err error) string {
 	return err.Error()
 }
 
-// readsSensitive returns the sensitive fields (or their parents: reading
-// "claim" reads "claim.evidence") an expression refers to.
+// readsSensitive returns the sensitive fields an expression reads (see
+// config.ReadsSensitive).
 func readsSensitive(prog *vm.Program, sensitive []string) []string {
-	if len(sensitive) == 0 {
-		return nil
-	}
-	names := map[string]bool{}
-	node := prog.Node()
-	ast.Walk(&node, visitor(func(n ast.Node) {
-		switch n := n.(type) {
-		case *ast.IdentifierNode:
-			names[n.Value] = true
-		case *ast.MemberNode:
-			if p := memberPath(n); p != "" {
-				names[p] = true
-			}
-		}
-	}))
-	if names["$env"] { // $env["national_id"], get($env, ...): any field may be read
-		out := append([]string(nil), sensitive...)
-		sort.Strings(out)
-		return out
-	}
-	var out []string
-	for _, s := range sensitive {
-		for name := range names {
-			if name == s || strings.HasPrefix(s, name+".") || strings.HasPrefix(name, s+".") {
-				out = append(out, s)
-				break
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// memberPath returns "a.b.c" for the member chain a.b.c, or "".
-func memberPath(n *ast.MemberNode) string {
-	prop, ok := n.Property.(*ast.StringNode)
-	if !ok {
-		return ""
-	}
-	switch x := n.Node.(type) {
-	case *ast.IdentifierNode:
-		return x.Value + "." + prop.Value
-	case *ast.MemberNode:
-		if p := memberPath(x); p != "" {
-			return p + "." + prop.Value
-		}
-	}
-	return ""
+	r, _ := config.ReadsSensitive(prog, sensitive)
+	return r
 }
 
 type visitor func(ast.Node)

@@ -88,7 +88,7 @@ func RunTest(p *config.Pipeline, t config.Test) TestResult {
 		fail("input: %v", err)
 		return res
 	}
-	if ok, err := NewEvaluator().Filter(filter, rec); err != nil {
+	if ok, err := NewFilter(filter, p.Sensitive).Keep(rec); err != nil {
 		fail("%v", err)
 		return res
 	} else if !ok {
