@@ -109,7 +109,7 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 				// A real run has committed the pair's writes by now and
 				// reads them back as its own; a dry run committed nothing
 				// and would decide the pair a second time.
-				it.decisions, it.del, it.conflict = nil, nil, nil
+				it.decisions, it.del, it.conflict, it.supersede = nil, nil, nil, 0
 			}
 		}
 	}
@@ -126,6 +126,7 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 			if _, ok := r.unsettled[it.sourceKey()]; ok {
 				it.decisions, it.writes, it.linkOut = nil, [2]*connectors.Change{}, nil
 				it.del, it.conflict, it.reject, it.unlink = nil, nil, "", false
+				it.supersede = 0
 			}
 		}
 	}
@@ -144,6 +145,24 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 			r.held = map[string]bool{}
 		}
 		r.held[it.conflict.SourceKey] = true
+	}
+	// The decisions of a pair whose conflict they close say so; a pair
+	// read again in the run closes its open conflict once.
+	for _, it := range items {
+		if it.supersede == 0 || it.reject != "" {
+			continue
+		}
+		if it.stale == "" && r.closed[it.sourceKey()] == it.supersede {
+			it.supersede = 0
+			continue
+		}
+		why := it.stale
+		if why == "" {
+			why = fmt.Sprintf("open conflict %d closed (superseded): the pair was decided without it", it.supersede)
+		}
+		for i := range it.decisions {
+			it.decisions[i].Reason += "; " + why
+		}
 	}
 	if r.params.DryRun {
 		for _, it := range items {
@@ -308,6 +327,13 @@ func (r *runner) finish(it *item, b *state.Batch) {
 	if it.conflictID != 0 && it.conflict == nil && it.filtered == "" {
 		// (A resolution of a pair a filter excludes waits until it passes.)
 		b.ConflictsApplied = append(b.ConflictsApplied, it.conflictID)
+	}
+	if it.supersede != 0 && it.filtered == "" {
+		b.ConflictsSuperseded = append(b.ConflictsSuperseded, it.supersede)
+		if r.closed == nil {
+			r.closed = map[string]int64{}
+		}
+		r.closed[it.sourceKey()] = it.supersede
 	}
 	if it.del != nil {
 		// Deletes wait for the end-of-run guard; the pending reject makes

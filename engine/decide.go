@@ -254,6 +254,16 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 	if it.newLink {
 		base = nil
 	}
+	// An open conflict of the pair is closed by any decision but holding
+	// it again (which replaces its values).
+	it.supersede = r.open[l.SourceKey]
+	if it.take != "" && it.resolved != nil && r.staleResolution(it.resolved, fromVals, toVals) {
+		// The pair changed after the values the resolution was decided on:
+		// it is decided afresh from its base instead, and the resolution
+		// is superseded.
+		it.stale = fmt.Sprintf("the resolution of conflict %d (the %s wins) is stale: the pair changed since; decided afresh", it.conflictID, it.take)
+		it.supersede, it.take, it.conflictID = it.conflictID, "", 0
+	}
 	if base != nil && it.restore == 0 && it.take == "" && sameAsBase(fromVals, toVals, base, r.paths) {
 		// Neither side changed since the last sync (the common case).
 		r.note(it, state.ActionSkip, "", "no change since the last sync (echo of our own write)", nil)
@@ -353,6 +363,9 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 		}
 	}
 	if held {
+		if it.stale == "" {
+			it.supersede = 0 // the open conflict is replaced
+		}
 		c := &state.Conflict{Pipeline: r.p.Name, SourceKey: l.SourceKey, SinkKey: l.SinkKey, Fields: conflicts,
 			CreatedAt: r.now().UTC()}
 		sv, kv := fromVals, toVals
@@ -665,6 +678,17 @@ func (r *runner) policySide(F, T *connectors.Record, take string) string {
 		return "" // manual, and unset (the schema's default is manual)
 	}
 	return cmp.Or(c.Side, config.SideSource) // source_of_truth
+}
+
+// staleResolution reports whether the pair's compared values (F's and T's:
+// the from and to sides') differ from those the resolved conflict c was
+// decided on: either side changed after the decision.
+func (r *runner) staleResolution(c *state.Conflict, fromVals, toVals map[string]any) bool {
+	sv, kv := fromVals, toVals
+	if r.from == config.SideSink {
+		sv, kv = toVals, fromVals
+	}
+	return !mapping.Equal(c.Source, r.visible(sv)) || !mapping.Equal(c.Sink, r.visible(kv))
 }
 
 // unpulledWinner is the side whose value a field no pull carries back

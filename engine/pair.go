@@ -39,13 +39,19 @@ type item struct {
 	writes     [2]*connectors.Change
 	del        *connectors.Change // deferred delete (delete guard)
 	delSide    int
-	restore    int   // 1 + index of a soft-deleted side to restore, 0: none
-	conflictID int64 // the resolved conflict this item applies
-	linkOut    *state.Link
-	unlink     bool
-	conflict   *state.Conflict
-	results    [2]*connectors.Result
-	failed     bool
+	restore    int             // 1 + index of a soft-deleted side to restore, 0: none
+	conflictID int64           // the resolved conflict this item applies
+	resolved   *state.Conflict // that conflict (the values it was decided on)
+	// supersede is a conflict the decision closes without applying a
+	// manual decision: a stale resolution, or an open conflict whose pair
+	// was decided without one (see state.Batch.ConflictsSuperseded).
+	supersede int64
+	stale     string // why a resolution is superseded: it is stale
+	linkOut   *state.Link
+	unlink    bool
+	conflict  *state.Conflict
+	results   [2]*connectors.Result
+	failed    bool
 }
 
 // readKey is the record's side+"\x00"+key, as open rejects and retried

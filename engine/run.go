@@ -109,7 +109,12 @@ type runner struct {
 	guardError string
 	heldDel    int             // deletes stopped by the guard
 	held       map[string]bool // source keys of pairs held as conflicts in this run
-	seen       map[string]bool // source keys read from the source (both-way runs)
+	// open holds the pipeline's open conflicts as the run found them, by
+	// source key (read-only once the run reads changes).
+	open map[string]int64
+	// closed holds the open conflicts closed in this run, by source key.
+	closed map[string]int64
+	seen   map[string]bool // source keys read from the source (both-way runs)
 	// unsettled holds the pairs decided in this run whose decision is not
 	// committed: refused or failed (both-way runs), or a delete waiting for
 	// the end-of-run guard. By source key, to the readKey of the reading
@@ -545,10 +550,14 @@ func (r *runner) retry(ctx context.Context, open []state.Reject) error {
 	if err != nil {
 		return fmt.Errorf("listing the conflicts of %q: %w", r.p.Name, err)
 	}
+	r.open = map[string]int64{}
 	for _, c := range conflicts {
+		if c.Resolution == "" {
+			r.open[c.SourceKey] = c.ID
+		}
 		// A resolution applies once: the run that applies it marks it.
-		if c.Resolution != "" && c.AppliedAt == nil {
-			items = append(items, &item{origin: config.SideSource, key: c.SourceKey, take: c.Resolution, conflictID: c.ID})
+		if (c.Resolution == state.TakeSource || c.Resolution == state.TakeSink) && c.AppliedAt == nil {
+			items = append(items, &item{origin: config.SideSource, key: c.SourceKey, take: c.Resolution, conflictID: c.ID, resolved: &c})
 		}
 	}
 	r.retrying = true

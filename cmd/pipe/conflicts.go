@@ -53,6 +53,8 @@ listed, with the errors as a warning on stderr.`,
 					for _, c := range cs {
 						status := "open"
 						switch {
+						case c.Resolution == state.Superseded:
+							status = "superseded: closed by a run without applying a decision"
 						case c.AppliedAt != nil:
 							status = "applied: " + c.Resolution + " won"
 						case c.Resolution != "":

@@ -56,6 +56,9 @@ var ErrLockLost = errors.New("pipeline lock was lost to another holder")
 const (
 	TakeSource = "source"
 	TakeSink   = "sink"
+	// Superseded is the resolution of a conflict a run closed without
+	// applying a manual decision (see Batch.ConflictsSuperseded).
+	Superseded = "superseded"
 )
 
 // Run statuses.
@@ -189,7 +192,9 @@ type Conflict struct {
 	Source    map[string]any `json:"source"` // compared values from the source
 	Sink      map[string]any `json:"sink"`   // compared values from the sink
 	CreatedAt time.Time      `json:"createdAt"`
-	// Resolution is "" while open, then "source" or "sink".
+	// Resolution is "" while open, then "source" or "sink" (a manual
+	// decision), or "superseded" (closed by a run, see
+	// Batch.ConflictsSuperseded).
 	Resolution string     `json:"resolution,omitempty"`
 	ResolvedAt *time.Time `json:"resolvedAt,omitempty"`
 	// AppliedAt is set when a run has applied the resolution (see
@@ -223,6 +228,14 @@ type Batch struct {
 	Conflicts []Conflict
 	// ConflictsApplied marks resolved conflicts, by ID, as applied.
 	ConflictsApplied []int64
+	// ConflictsSuperseded closes conflicts, by ID, that a run decided
+	// without applying a manual decision: an open one whose pair the sides
+	// settled (they came to agree), or a resolved one that had gone stale
+	// (the pair changed after the values it was decided on). Their
+	// Resolution becomes Superseded and AppliedAt is set (ResolvedAt too,
+	// when unset). Conflicts already applied (or superseded), and unknown
+	// IDs, are left alone. They are processed after Conflicts.
+	ConflictsSuperseded []int64
 }
 
 // DefaultRunLimit is the number of runs RunList returns when

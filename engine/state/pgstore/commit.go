@@ -155,6 +155,10 @@ func commit(ctx context.Context, tx pgx.Tx, b state.Batch) error {
 			return nil
 		})
 	}
+	for _, id := range b.ConflictsSuperseded {
+		q.Queue(`UPDATE conflicts SET resolution = $1, resolved_at = COALESCE(resolved_at, $2), applied_at = $2
+			WHERE id = $3 AND applied_at IS NULL`, state.Superseded, now, id)
+	}
 	if q.Len() == 0 {
 		return nil
 	}

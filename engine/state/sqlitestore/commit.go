@@ -277,5 +277,12 @@ func commit(ctx context.Context, tx *sql.Tx, stmts *stmtCache, b state.Batch) er
 			return fmt.Errorf("conflict %d marked applied: it is unknown or not resolved (%w)", id, state.ErrNotFound)
 		}
 	}
+	if err := exec(ctx, tx, `UPDATE conflicts SET resolution = ?, resolved_at = COALESCE(resolved_at, ?), applied_at = ?
+		WHERE id = ? AND applied_at IS NULL`,
+		len(b.ConflictsSuperseded), func(i int) ([]any, error) {
+			return []any{state.Superseded, now.UnixMicro(), now.UnixMicro(), b.ConflictsSuperseded[i]}, nil
+		}); err != nil {
+		return fmt.Errorf("conflict superseded: %w", err)
+	}
 	return nil
 }

@@ -720,6 +720,41 @@ func (s suite) conflicts(t *testing.T) {
 	if len(all) != 3 || all[0].ID != c.ID || all[2].SourceKey != "m-1" || all[2].Resolution != "" {
 		t.Fatalf("all conflicts = %+v", all)
 	}
+
+	// Superseding closes an open conflict (the sides came to agree) and a
+	// resolved one not applied yet (a stale resolution); an applied one,
+	// or an unknown id, is left alone.
+	commit(t, st, state.Batch{Pipeline: "members", Conflicts: []state.Conflict{{SourceKey: "m-3", SinkKey: "p-3", Fields: []string{"name"}}}})
+	all, _ = st.Conflicts(ctx, "members", true)
+	stale := all[3]
+	if err := st.ConflictResolve(ctx, stale.ID, state.TakeSource); err != nil {
+		t.Fatalf("ConflictResolve: %v", err)
+	}
+	openID := all[2].ID
+	commit(t, st, state.Batch{Pipeline: "members", ConflictsSuperseded: []int64{openID, stale.ID, c.ID, c.ID + 1000}})
+	for _, id := range []int64{openID, stale.ID} {
+		got, _ := st.ConflictGet(ctx, id)
+		if got.Resolution != state.Superseded || got.ResolvedAt == nil || got.AppliedAt == nil {
+			t.Fatalf("superseded conflict = %+v", got)
+		}
+	}
+	if got, _ := st.ConflictGet(ctx, c.ID); got.Resolution != state.TakeSink || got.AppliedAt == nil {
+		t.Fatalf("applied conflict after superseding = %+v", got)
+	}
+	if err := st.ConflictResolve(ctx, openID, state.TakeSource); !errors.Is(err, state.ErrAlreadyResolved) {
+		t.Fatalf("ConflictResolve(superseded) = %v, want ErrAlreadyResolved", err)
+	}
+	open, _ = st.Conflicts(ctx, "members", false)
+	for _, o := range open {
+		if o.ID == openID || o.ID == stale.ID {
+			t.Fatalf("superseded conflict still open: %+v", open)
+		}
+	}
+	// The pair can conflict again: a new open conflict.
+	commit(t, st, state.Batch{Pipeline: "members", Conflicts: []state.Conflict{{SourceKey: "m-1", SinkKey: "p-1", Fields: []string{"name"}}}})
+	if all, _ = st.Conflicts(ctx, "members", true); len(all) != 5 || all[4].Resolution != "" || all[4].SourceKey != "m-1" {
+		t.Fatalf("all conflicts = %+v", all)
+	}
 }
 
 func (s suite) lock(t *testing.T) {
