@@ -493,11 +493,12 @@ func TestSecondSchema(t *testing.T) {
 }
 
 // TestIntegerKeyAssignedByDatabase: with a serial key the proposed id is
-// not used; the result carries the key the database assigned.
+// not used; the result carries the key the database assigned. upsertOn on a
+// unique column makes the creates replayable.
 func TestIntegerKeyAssignedByDatabase(t *testing.T) {
 	each(t, func(t *testing.T, b backend) {
-		d := setup(t, b, `CREATE TABLE acara (nomor @SERIAL PRIMARY KEY, judul text, diperbarui @TS NOT NULL)`,
-			map[string]any{"events": map[string]any{"table": "acara", "key": "nomor", "updatedAt": "diperbarui"}})
+		d := setup(t, b, `CREATE TABLE acara (nomor @SERIAL PRIMARY KEY, judul text UNIQUE, diperbarui @TS NOT NULL)`,
+			map[string]any{"events": map[string]any{"table": "acara", "key": "nomor", "updatedAt": "diperbarui", "upsertOn": "judul"}})
 		s := d.stream("events")
 		res, err := s.Write(context.Background(), []connectors.Change{
 			{Op: connectors.OpCreate, ID: uid(1), Fields: map[string]any{"judul": "Kopdar Jakarta"}},
@@ -519,6 +520,70 @@ func TestIntegerKeyAssignedByDatabase(t *testing.T) {
 		if n := len(readAll(t, s, 10, true)); n != 1 {
 			t.Errorf("%d rows after hard delete, want 1", n)
 		}
+	})
+}
+
+// TestAssignedKeyCreateReplay: on a table whose database assigns the key,
+// creates replayed after a crash (the same changes written twice) update
+// the rows of the first write when upsertOn names a unique column, and are
+// refused, nothing written, when it does not.
+func TestAssignedKeyCreateReplay(t *testing.T) {
+	const ddl = `CREATE TABLE items (id @SERIAL PRIMARY KEY, name text, email text UNIQUE, updated_at @TS NOT NULL)`
+	creates := []connectors.Change{
+		{Op: connectors.OpCreate, ID: uid(1), Fields: map[string]any{"name": "N1", "email": "e1@x.id"}},
+		{Op: connectors.OpCreate, ID: uid(2), Fields: map[string]any{"name": "N2", "email": "e2@x.id"}},
+	}
+	each(t, func(t *testing.T, b backend) {
+		t.Run("upsertOn", func(t *testing.T) {
+			d := setup(t, b, ddl, map[string]any{"items": map[string]any{"upsertOn": []any{"email"}}})
+			s := d.stream("items")
+			first, err := s.Write(context.Background(), creates)
+			mustOK(t, first, err)
+			again, err := s.Write(context.Background(), creates)
+			mustOK(t, again, err)
+			for i := range creates {
+				if first[i].ID != again[i].ID {
+					t.Errorf("create %d: replay reports key %q, the first write %q", i, again[i].ID, first[i].ID)
+				}
+			}
+			if n := len(readAll(t, s, 10, true)); n != 2 {
+				t.Errorf("%d rows after a replayed create, want 2", n)
+			}
+		})
+		t.Run("refused", func(t *testing.T) {
+			d := setup(t, b, ddl, map[string]any{"items": map[string]any{}})
+			s := d.stream("items")
+			mixed := append([]connectors.Change{{Op: connectors.OpDelete, ID: "9"}}, creates...)
+			res, err := s.Write(context.Background(), mixed)
+			if err == nil {
+				t.Fatalf("creates without upsertOn on a database-assigned key were written: %+v", res)
+			}
+			for _, want := range []string{`connection "kelompok" stream "items"`, "the database assigns the key (id, of type int)",
+				"a create replayed after a crash would add a second row", "set upsertOn to a unique column"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			var re *connectors.RecordError
+			if errors.As(err, &re) {
+				t.Errorf("refusal is a RecordError (one reject per record); want an error of the whole write")
+			}
+			if n := len(readAll(t, s, 10, true)); n != 0 {
+				t.Errorf("%d rows written by a refused create", n)
+			}
+			// Updates and deletes, and creates that carry the key, are
+			// not refused: a replay meets the row on the key.
+			res, err = s.Write(context.Background(), []connectors.Change{
+				{Op: connectors.OpCreate, Fields: map[string]any{"id": 5, "name": "N5"}},
+				{Op: connectors.OpUpdate, ID: "5", Fields: map[string]any{"name": "N5b"}},
+			})
+			mustOK(t, res, err)
+			res, err = s.Write(context.Background(), []connectors.Change{{Op: connectors.OpCreate, Fields: map[string]any{"id": 5, "name": "N5c"}}})
+			mustOK(t, res, err)
+			if n := len(readAll(t, s, 10, true)); n != 1 {
+				t.Errorf("%d rows after a replayed create that carries its key, want 1", n)
+			}
+		})
 	})
 }
 

@@ -89,6 +89,7 @@ func (c *conn) Stream(ctx context.Context, name string) (connectors.Stream, erro
 // stream is one table.
 type stream struct {
 	name  string
+	conn  string // the connection's name, for messages
 	cfg   StreamConfig
 	d     dialect
 	db    database
@@ -120,7 +121,7 @@ func openStream(ctx context.Context, c *conn, name string, sc StreamConfig) (*st
 	if len(catalog) == 0 {
 		return nil, fmt.Errorf("table %s not found in the %s database (check table, and the schema prefix)", sc.Table, c.d.kind())
 	}
-	s := &stream{name: name, cfg: sc, d: c.d, db: c.db, table: quoteQualified(parts), byName: map[string]column{}}
+	s := &stream{name: name, conn: c.name, cfg: sc, d: c.d, db: c.db, table: quoteQualified(parts), byName: map[string]column{}}
 	var order []string
 	for _, col := range catalog {
 		if t, ok := sc.Columns[col.Name]; ok {
@@ -205,9 +206,38 @@ func openStream(ctx context.Context, c *conn, name string, sc StreamConfig) (*st
 // Capabilities reports what this stream supports (connectors.Describer).
 func (s *stream) Capabilities() connectors.Capabilities {
 	return connectors.Capabilities{
-		ClientIDs:  s.key.Type == TypeUUID || s.key.Type == TypeText,
+		ClientIDs:  s.keepsIDs(),
 		SoftDelete: s.cfg.DeletedAt != "",
 	}
+}
+
+// keepsIDs reports whether a create keeps the id the engine proposes: the
+// key is a uuid or text column, given that id on insert. Any other key
+// (an integer serial) is left out of the insert and assigned by the
+// database.
+func (s *stream) keepsIDs() bool {
+	return s.key.Type == TypeUUID || s.key.Type == TypeText
+}
+
+// errCreateNotReplayable is the whole-call error of a Write with a create
+// that a replay after a crash would write as a second row. The engine
+// recovers a create it wrote but did not commit (a crash) by getting the
+// record by its proposed id; when the database assigns the key, that finds
+// nothing and the create is written again. The second insert updates the
+// first row only when it meets it on upsertOn: a unique column other than
+// the key, or the key itself when the create carries its value.
+func (s *stream) errCreateNotReplayable(ch connectors.Change) error {
+	if s.keepsIDs() || ch.Fields[s.cfg.Key] != nil {
+		return nil
+	}
+	for _, col := range s.cfg.UpsertOn {
+		if col == s.cfg.Key {
+			return fmt.Errorf("connection %q stream %q: the database assigns the key (%s, of type %s), so a create replayed after a crash "+
+				"would add a second row; set upsertOn to a unique column the creates carry (e.g. email) so that pipe can find what it already wrote, "+
+				"or key the table by a uuid or text column", s.conn, s.name, s.cfg.Key, s.key.Type)
+		}
+	}
+	return nil
 }
 
 // record builds a Record from one row of selectList.
@@ -371,6 +401,13 @@ func (s *stream) Write(ctx context.Context, changes []connectors.Change) ([]conn
 	if len(changes) == 0 {
 		return results, nil
 	}
+	for _, ch := range changes {
+		if ch.Op == connectors.OpCreate {
+			if err := s.errCreateNotReplayable(ch); err != nil {
+				return nil, err
+			}
+		}
+	}
 	tx, err := s.db.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: begin write transaction: %w", s.name, err)
@@ -500,7 +537,7 @@ outer:
 
 func (s *stream) insert(ch connectors.Change) (string, []any, error) {
 	fields := ch.Fields
-	if ch.ID != "" && (s.key.Type == TypeUUID || s.key.Type == TypeText) {
+	if ch.ID != "" && s.keepsIDs() {
 		fields = make(map[string]any, len(ch.Fields)+1)
 		for k, v := range ch.Fields {
 			fields[k] = v
