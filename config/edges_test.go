@@ -3,6 +3,7 @@ package config_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,5 +109,34 @@ connections: plugin: {
 	env, _ := cfg.Connections["plugin"].Params["env"].(map[string]any)
 	if len(env) != 4 || env["PLAIN"] != "plain" {
 		t.Errorf("env = %#v", env)
+	}
+}
+
+// TestUpsertOnStringOrList: a SQL stream's upsertOn may name one column as a
+// string, as the connector accepts, or several as a list.
+func TestUpsertOnStringOrList(t *testing.T) {
+	for _, tc := range []struct{ value, want string }{
+		{`"email"`, "email"},
+		{`["email", "org"]`, "[email org]"},
+	} {
+		dir := writeDir(t, map[string]string{"conn.cue": `package pipe
+connections: db: {
+	kind: "sqlite"
+	path: "k.db"
+	streams: items: {
+		columns: {id: "int", email: "text", org: "text", updated_at: "timestamp"}
+		upsertOn: ` + tc.value + `
+	}
+}
+`})
+		cfg, err := config.Load(context.Background(), dir)
+		if err != nil {
+			t.Fatalf("upsertOn: %s: %v", tc.value, err)
+		}
+		streams, _ := cfg.Connections["db"].Params["streams"].(map[string]any)
+		items, _ := streams["items"].(map[string]any)
+		if got := fmt.Sprint(items["upsertOn"]); got != tc.want {
+			t.Errorf("upsertOn: %s loaded as %s, want %s", tc.value, got, tc.want)
+		}
 	}
 }
