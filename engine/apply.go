@@ -74,7 +74,7 @@ func (r *runner) audit(d Decision) state.AuditEntry {
 // records, so that a no-change rerun writes no audit rows.
 func quiet(d Decision) bool {
 	return d.Action == state.ActionSkip && d.Direction == "" && (d.Reason == "no field to write" ||
-		d.Reason == "no change since the last sync (echo of our own write)" ||
+		d.Reason == unchangedPair ||
 		d.Reason == "unchanged; the other side's change is our own write" ||
 		strings.HasSuffix(d.Reason, nothingToPull) || strings.HasSuffix(d.Reason, keptThere))
 }

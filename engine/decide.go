@@ -266,7 +266,7 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 	}
 	if base != nil && it.restore == 0 && it.take == "" && sameAsBase(fromVals, toVals, base, r.paths) {
 		// Neither side changed since the last sync (the common case).
-		r.note(it, state.ActionSkip, "", "no change since the last sync (echo of our own write)", nil)
+		r.note(it, state.ActionSkip, "", unchangedPair, nil)
 		return
 	}
 	fromHash, toHash := r.hashes(l)
@@ -275,7 +275,7 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 	toEcho := base != nil && toHash != "" && ht == toHash
 	if fromEcho && toEcho && it.restore == 0 && it.take == "" {
 		// Neither side changed since the last sync (the common case).
-		r.note(it, state.ActionSkip, "", "no change since the last sync (echo of our own write)", nil)
+		r.note(it, state.ActionSkip, "", unchangedPair, nil)
 		return
 	}
 	cf, ct := map[string]bool{}, map[string]bool{}
@@ -601,7 +601,7 @@ func (r *runner) reconcile(it *item, w *worker, F, T *connectors.Record) {
 	}
 	switch {
 	case fromEcho && toEcho:
-		r.note(it, state.ActionSkip, "", "no change since the last sync (echo of our own write)", nil)
+		r.note(it, state.ActionSkip, "", unchangedPair, nil)
 	case len(changedTo) > 0 && len(kept) > 0:
 		r.note(it, state.ActionSkip, "", fmt.Sprintf("changed on the %s (%s); no pull mapping carries %s back%s",
 			r.to, strings.Join(changedTo, ", "), strings.Join(kept, ", "), keptThere), nil)
@@ -638,6 +638,11 @@ func (r *runner) pullCarries(w *worker, rec connectors.Record, pulled map[string
 	}
 	return false
 }
+
+// unchangedPair is the skip reason of a pair neither side changed since the
+// last sync (what a side shows is what was synced, often our own write read
+// back). It is counted, not audited.
+const unchangedPair = "no change since the last sync"
 
 // The endings of the skip reasons of a pair whose to side changed with
 // nothing to write. They are counted, not audited, like the other
