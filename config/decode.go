@@ -3,7 +3,9 @@ package config
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -326,11 +328,11 @@ func (l *loader) decodePipeline(cfg *Config, name string, v cue.Value) *Pipeline
 // (nested for composites) and id, updatedAt, deleted. prefix is the dotted
 // path of the composite being checked.
 func (l *loader) checkTestInput(v cue.Value, path []string, test, stream string, env, input map[string]any, prefix string) {
-	for _, k := range sortedKeys(input) {
+	for _, k := range slices.Sorted(maps.Keys(input)) {
 		kp := append(append([]string(nil), path...), k)
 		want, ok := env[k]
 		if !ok {
-			names := sortedKeys(env)
+			names := slices.Sorted(maps.Keys(env))
 			for i := range names {
 				names[i] = prefix + names[i]
 			}
@@ -375,7 +377,7 @@ func (l *loader) checkTestExpect(v cue.Value, path []string, test, dir string, m
 		}
 		return false
 	}
-	for _, k := range sortedKeys(expect) {
+	for _, k := range slices.Sorted(maps.Keys(expect)) {
 		full := prefix + k
 		kp := append(append([]string(nil), path...), k)
 		if covered(full) {
@@ -402,15 +404,6 @@ func (l *loader) labelAt(v cue.Value, path []string) token.Pos {
 		return es[0].label
 	}
 	return l.at(v, path...)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func hasOn(f string, a, b *Stream) bool {

@@ -2,7 +2,8 @@ package schemas
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"cuelang.org/go/cue/ast"
@@ -108,29 +109,20 @@ func writeCatalog(b *strings.Builder) {
 	c := Twenty()
 	b.WriteString("\n## Twenty catalog (schemas/twenty/catalog.json)\n\n")
 	b.WriteString("Mapping targets and match fields on a Twenty stream must be among these (or declared in\n`customFields`). Every object also has: ")
-	b.WriteString(strings.Join(sortedKeys(c.Common), ", "))
+	b.WriteString(strings.Join(slices.Sorted(maps.Keys(c.Common)), ", "))
 	b.WriteString(".\n\n| object | fields |\n|---|---|\n")
 	for _, plural := range c.Plurals() {
 		o := c.Objects[plural]
 		var fields []string
-		for _, name := range sortedKeys(o.Fields) {
+		for _, name := range slices.Sorted(maps.Keys(o.Fields)) {
 			fields = append(fields, fmt.Sprintf("%s %s", name, o.Fields[name]))
 		}
 		fmt.Fprintf(b, "| %s | %s |\n", plural, strings.Join(fields, ", "))
 	}
 	b.WriteString("\n| composite type | sub-fields |\n|---|---|\n")
-	for _, t := range sortedKeys(c.Composites) {
-		fmt.Fprintf(b, "| %s | %s |\n", t, strings.Join(sortedKeys(c.Composites[t]), ", "))
+	for _, t := range slices.Sorted(maps.Keys(c.Composites)) {
+		fmt.Fprintf(b, "| %s | %s |\n", t, strings.Join(slices.Sorted(maps.Keys(c.Composites[t])), ", "))
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // writeFields lists the fields of a struct, recursing into nested structs,

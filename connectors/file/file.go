@@ -21,10 +21,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -511,14 +513,14 @@ func (s *stream) encode(fields map[string]any, header []string) (row, error) {
 		for _, h := range header {
 			known[h] = true
 		}
-		for _, k := range sortedKeys(fields) {
+		for _, k := range slices.Sorted(maps.Keys(fields)) {
 			if !known[k] && fields[k] != nil {
 				return row{}, fmt.Errorf("field %s is not a column of the CSV header %v", k, header)
 			}
 		}
 	}
 	cells := make(map[string]string, len(fields))
-	for _, k := range sortedKeys(fields) {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		cell, err := csvCell(fields[k])
 		if err != nil {
 			return row{}, fmt.Errorf("field %s: %w", k, err)
@@ -530,21 +532,12 @@ func (s *stream) encode(fields map[string]any, header []string) (row, error) {
 
 // unencodable names the first field (by name) JSON cannot encode.
 func unencodable(fields map[string]any, err error) error {
-	for _, k := range sortedKeys(fields) {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		if _, ferr := json.Marshal(fields[k]); ferr != nil {
 			return fmt.Errorf("field %s: %w", k, ferr)
 		}
 	}
 	return err
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func cloneFields(f map[string]any) map[string]any {

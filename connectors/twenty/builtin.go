@@ -1,6 +1,8 @@
 package twenty
 
 import (
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/kelompok/pipe/schemas"
@@ -12,7 +14,7 @@ import (
 // reachable, always wins.
 func builtinObjects() []Object {
 	cat := schemas.Twenty()
-	common := sortedKeys(cat.Common)
+	common := slices.Sorted(maps.Keys(cat.Common))
 	var objs []Object
 	for _, plural := range cat.Plurals() {
 		o, _ := cat.Object(plural)
@@ -31,7 +33,7 @@ func builtinObjects() []Object {
 		for _, name := range common {
 			obj.Fields = append(obj.Fields, Field{Name: name, Type: cat.Common[name], IsNullable: name == "deletedAt"})
 		}
-		names := sortedKeys(o.Fields)
+		names := slices.Sorted(maps.Keys(o.Fields))
 		sort.Strings(names)
 		for _, name := range names {
 			obj.Fields = append(obj.Fields, Field{Name: name, Type: o.Fields[name], IsNullable: true, IsUnique: unique[name]})

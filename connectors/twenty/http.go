@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -412,7 +414,7 @@ func decodeEnvelope(method, path string, body []byte) (*envelope, json.RawMessag
 		return nil, nil, fmt.Errorf("twenty %s %s: the answer is not JSON: %w", method, path, err)
 	}
 	if len(env.Data) != 1 {
-		keys := sortedKeys(env.Data)
+		keys := slices.Sorted(maps.Keys(env.Data))
 		return nil, nil, fmt.Errorf("twenty %s %s: expected one value in data, found %d (%v)", method, path, len(env.Data), keys)
 	}
 	for _, v := range env.Data {

@@ -37,9 +37,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -303,13 +304,13 @@ func decodeCustomFields(v any) ([]CustomField, error) {
 	}
 	switch t := v.(type) {
 	case map[string]any:
-		objs := sortedKeys(t)
+		objs := slices.Sorted(maps.Keys(t))
 		for _, obj := range objs {
 			fields, ok := t[obj].(map[string]any)
 			if !ok {
 				return nil, fmt.Errorf("%s: expected an object of field names", obj)
 			}
-			for _, name := range sortedKeys(fields) {
+			for _, name := range slices.Sorted(maps.Keys(fields)) {
 				if err := field(obj, name, fields[name]); err != nil {
 					return nil, err
 				}
@@ -325,15 +326,6 @@ func decodeCustomFields(v any) ([]CustomField, error) {
 		return nil, errors.New("expected {object: {field: type}} or a list of {object, name, type}")
 	}
 	return out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func asInt(v any) (int, error) {
