@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -13,66 +11,6 @@ import (
 	"github.com/kelompok/pipe/engine"
 	"github.com/kelompok/pipe/engine/state"
 )
-
-// front serves a handler on one 127.0.0.1 address that can be stopped
-// (connection refused, as when Twenty goes down) and started again on the
-// same address.
-type front struct {
-	t       testing.TB
-	addr    string
-	handler http.Handler
-	mu      sync.Mutex
-	srv     *http.Server
-}
-
-func newFront(t testing.TB, h http.Handler) *front {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &front{t: t, addr: ln.Addr().String(), handler: h}
-	f.serve(ln)
-	t.Cleanup(f.stop)
-	return f
-}
-
-func (f *front) url() string { return "http://" + f.addr }
-
-func (f *front) serve(ln net.Listener) {
-	srv := &http.Server{Handler: f.handler, ReadHeaderTimeout: 10 * time.Second}
-	f.mu.Lock()
-	f.srv = srv
-	f.mu.Unlock()
-	go func() { _ = srv.Serve(ln) }()
-}
-
-// stop closes the listener and every open connection.
-func (f *front) stop() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.srv != nil {
-		_ = f.srv.Close()
-		f.srv = nil
-	}
-}
-
-// start listens on the same address again.
-func (f *front) start() {
-	f.t.Helper()
-	var ln net.Listener
-	var err error
-	for range 50 { // the port may linger a moment after the close
-		if ln, err = net.Listen("tcp", f.addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		f.t.Fatalf("listening on %s again: %v", f.addr, err)
-	}
-	f.serve(ln)
-}
 
 // TestTwentyDownMidRunFailsTheRun: Twenty goes away (connection refused)
 // after the first batch of members, on a first sync (creates, after
@@ -116,7 +54,7 @@ func twentyDownMidRun(t *testing.T, updates bool) {
 	params := runMembers
 	params.Progress = func(p engine.Progress) {
 		if p.Records > 0 && !p.Done {
-			once.Do(e.front.stop) // Twenty goes down after the first batch
+			once.Do(e.front.Stop) // Twenty goes down after the first batch
 		}
 	}
 	ctx, cancel := context.WithTimeout(e.ctx, 2*time.Minute) // safety only
@@ -167,7 +105,7 @@ func twentyDownMidRun(t *testing.T, updates bool) {
 		}
 	}
 
-	e.front.start()
+	e.front.Start()
 	time.Sleep(coolDown) // the connection is shared by the engine's runs
 	e.run("members")
 	checkConverged(t, e)

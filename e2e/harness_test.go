@@ -22,6 +22,7 @@ import (
 	"github.com/kelompok/pipe/engine/state/storeopen"
 	"github.com/kelompok/pipe/examples/quickstart"
 	"github.com/kelompok/pipe/internal/pgtest"
+	"github.com/kelompok/pipe/internal/restartable"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -56,7 +57,7 @@ type env struct {
 	db     *sql.DB
 	data   quickstart.Data
 	twenty *emulator.Server
-	front  *front // with options.stoppable
+	front  *restartable.Server // with options.stoppable
 	cfg    *config.Config
 	store  state.Store
 	eng    *engine.Engine
@@ -97,8 +98,8 @@ func newEnv(t testing.TB, o options) *env {
 		t.Fatal(err)
 	}
 	if o.stoppable {
-		e.front = newFront(t, e.twenty.Handler())
-		twentyURL = e.front.url()
+		e.front = restartable.New(t, e.twenty.Handler())
+		twentyURL = e.front.URL()
 	}
 	if o.preexisting > 0 {
 		ids, err := quickstart.SeedTwentyPeople(e.twenty, e.data, o.preexisting, base.AddDate(0, -1, 0))

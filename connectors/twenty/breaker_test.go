@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -12,61 +11,8 @@ import (
 	"time"
 
 	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/internal/restartable"
 )
-
-// stoppable serves a handler on one 127.0.0.1 address that can be stopped
-// (connection refused) and started again on the same address.
-type stoppable struct {
-	t       *testing.T
-	addr    string
-	handler http.Handler
-	srv     *http.Server
-}
-
-func newStoppable(t *testing.T, h http.Handler) *stoppable {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &stoppable{t: t, addr: ln.Addr().String(), handler: h}
-	s.serve(ln)
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *stoppable) url() string { return "http://" + s.addr }
-
-func (s *stoppable) serve(ln net.Listener) {
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second}
-	s.srv = srv
-	go func() { _ = srv.Serve(ln) }()
-}
-
-// stop closes the listener and every connection: new dials are refused.
-func (s *stoppable) stop() {
-	if s.srv != nil {
-		_ = s.srv.Close()
-		s.srv = nil
-	}
-}
-
-// start listens on the same address again.
-func (s *stoppable) start() {
-	s.t.Helper()
-	var ln net.Listener
-	var err error
-	for range 50 { // the port may linger a moment after the close
-		if ln, err = net.Listen("tcp", s.addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		s.t.Fatalf("listening on %s again: %v", s.addr, err)
-	}
-	s.serve(ln)
-}
 
 // fakeClock drives a breaker's cool-down.
 type fakeClock struct{ offset atomic.Int64 }
@@ -91,8 +37,8 @@ func updates(from, n int, title string) []connectors.Change {
 // cool-down; one that gets an answer closes it and calls go again.
 func TestBreakerStopsCallsWhileTwentyIsDown(t *testing.T) {
 	f := newFake(t)
-	srv := newStoppable(t, http.HandlerFunc(f.serve))
-	c := openTest(t, srv.url(), &rotatingResolver{value: "key-1"}, map[string]any{
+	srv := restartable.New(t, http.HandlerFunc(f.serve))
+	c := openTest(t, srv.URL(), &rotatingResolver{value: "key-1"}, map[string]any{
 		"retry": map[string]any{"maxAttempts": 3, "initialBackoff": "1ms", "maxBackoff": "5ms", "maxElapsed": "20s", "coolDown": "30s"},
 	})
 	clock := &fakeClock{}
@@ -101,7 +47,7 @@ func TestBreakerStopsCallsWhileTwentyIsDown(t *testing.T) {
 	ctx := context.Background()
 	createPeople(t, s, 1, 40)
 
-	srv.stop()
+	srv.Stop()
 	before := c.Stats().Requests
 	res, err := s.Write(ctx, updates(1, 40, "Bendahara"))
 	var down *DownError
@@ -154,7 +100,7 @@ func TestBreakerStopsCallsWhileTwentyIsDown(t *testing.T) {
 	if n := c.Stats().Requests - before; n != 1 {
 		t.Errorf("the probe sent %d requests, want 1 (no retries)", n)
 	}
-	srv.start()
+	srv.Start()
 	check("back, but within the new cool-down")
 
 	// The next cool-down ends: the probe gets an answer and the
