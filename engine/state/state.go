@@ -168,6 +168,25 @@ type Intent struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
+// Unlinked is a live record whose partner was deleted while the pipeline
+// left it alone (delete policy ignore, or a side the pipeline does not
+// write): the link was removed and nothing was written. The engine does not
+// create a partner for the record again until it changes after UpdatedAt,
+// so reading it again (a --full run, the cursor's look-back window) does not
+// undo the delete.
+type Unlinked struct {
+	Pipeline string `json:"pipeline"`
+	Side     string `json:"side"` // side of the live record: source or sink
+	Key      string `json:"key"`
+	// PartnerKey is the key the deleted partner had on the other side.
+	PartnerKey string `json:"partnerKey"`
+	// UpdatedAt is the live record's updatedAt when the link was removed,
+	// kept exactly (as cursor positions are).
+	UpdatedAt time.Time `json:"updatedAt"`
+	// At is when the link was removed (set by the store when zero).
+	At time.Time `json:"at"`
+}
+
 // Reject is a record refused by mapping or by the other side, retried on
 // later runs until it succeeds.
 type Reject struct {
@@ -212,7 +231,13 @@ type Batch struct {
 	Links []Link
 	// Unlink removes links by source key (after a delete went through).
 	Unlink []string
-	Audit  []AuditEntry
+	// Unlinked records live records left alone when their partner was
+	// deleted (insert, or replace the one with the same pipeline, side and
+	// key); UnlinkedCleared removes them by (side, key) once such a record
+	// changed and is synced again. UnlinkedCleared is processed first.
+	Unlinked        []Unlinked
+	UnlinkedCleared []Unlinked
+	Audit           []AuditEntry
 	// Cursors to move, by side; absent sides keep theirs.
 	Cursors map[string]connectors.Position
 	// IntentsDone removes intents by (side, key).
@@ -286,6 +311,9 @@ type Store interface {
 	// keyed by the key asked for.
 	LinksBySource(ctx context.Context, pipeline string, keys []string) (map[string]Link, error)
 	LinksBySink(ctx context.Context, pipeline string, keys []string) (map[string]Link, error)
+	// Unlinked returns the pipeline's Unlinked records of side with the
+	// given keys, keyed by key.
+	Unlinked(ctx context.Context, pipeline, side string, keys []string) (map[string]Unlinked, error)
 	// LinkCount counts a pipeline's links (for the delete guard).
 	LinkCount(ctx context.Context, pipeline string) (int, error)
 	// LinkScan calls fn for every link of the pipeline, in source key order.
