@@ -124,6 +124,10 @@ type Pipeline struct {
 	Conflict Conflict `json:"conflict"`
 	Delete   Delete   `json:"delete"`
 	Trigger  Trigger  `json:"trigger"`
+	// LookBack is how far before each side's cursor a run starts reading
+	// again (0: from the cursor), for changes stamped earlier than changes
+	// already read (transactions that commit late, writers' clocks).
+	LookBack time.Duration `json:"lookBack"`
 	// BatchSize is the number of records planned and applied together.
 	BatchSize int `json:"batchSize"`
 	// Concurrency is the number of workers mapping records.

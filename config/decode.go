@@ -193,6 +193,7 @@ type rawPipeline struct {
 	Filter      Filter      `json:"filter"`
 	Conflict    Conflict    `json:"conflict"`
 	Delete      Delete      `json:"delete"`
+	LookBack    string      `json:"lookBack"`
 	BatchSize   int         `json:"batchSize"`
 	Concurrency int         `json:"concurrency"`
 	Sensitive   []string    `json:"sensitive"`
@@ -227,6 +228,9 @@ func (l *loader) decodePipeline(cfg *Config, name string, v cue.Value) *Pipeline
 	}
 	p.Trigger.Webhook = raw.Trigger.Webhook
 	p.Trigger.Schedule = l.checkDuration(v, raw.Trigger.Schedule, append(path, "trigger", "schedule")...)
+	if d, err := time.ParseDuration(raw.LookBack); err != nil || d != 0 { // "0s" turns it off
+		p.LookBack = l.checkDuration(v, raw.LookBack, append(path, "lookBack")...)
+	}
 	for i := range p.Tests {
 		p.Tests[i].Pos = l.position(l.at(v, append(path, "tests", strconv.Itoa(i))...))
 	}
