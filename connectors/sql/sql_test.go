@@ -139,6 +139,15 @@ func TestReadPagesInKeysetOrderWithTies(t *testing.T) {
 		if !p.Records[0].UpdatedAt.Equal(t0) {
 			t.Errorf("UpdatedAt = %v, want %v", p.Records[0].UpdatedAt, t0)
 		}
+		// A position with a time and no key (the engine's look-back
+		// window) starts at that time: every record stamped then or later.
+		p, err = s.Read(context.Background(), connectors.ReadRequest{After: connectors.Position{UpdatedAt: t0}, Limit: 100})
+		if err != nil {
+			t.Fatalf("after (t0, no key): %v", err)
+		}
+		if got := ids(p.Records); !reflect.DeepEqual(got, want[1:]) {
+			t.Errorf("after (t0, no key): got %v, want %v", got, want[1:])
+		}
 	})
 }
 

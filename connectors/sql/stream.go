@@ -305,7 +305,12 @@ func (s *stream) Read(ctx context.Context, req connectors.ReadRequest) (connecto
 	if !req.IncludeDeleted && s.cfg.DeletedAt != "" {
 		conds = append(conds, quoteIdent(s.cfg.DeletedAt)+" IS NULL")
 	}
-	if !req.After.IsZero() {
+	if !req.After.IsZero() && req.After.ID == "" {
+		// After (T, ""): every record stamped at T or later (keys are not
+		// empty), as a read that starts at a time rather than a record.
+		args = append(args, s.d.sortParam(req.After.UpdatedAt))
+		conds = append(conds, fmt.Sprintf("%s >= %s", s.sortExpr, s.d.param(1)))
+	} else if !req.After.IsZero() {
 		id, ok := s.d.lookupValue(s.key, req.After.ID)
 		if !ok {
 			return connectors.Page{}, fmt.Errorf("stream %s: cursor id %q is not a valid %s key", s.name, req.After.ID, s.key.Type)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -567,5 +568,38 @@ func TestShippedConnectionOpens(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no twenty connection in pipelines/")
+	}
+}
+
+// TestEmulatorReadFromATime: a position with a time and no id (the
+// engine's look-back window) reads every record stamped at that time or
+// later, ties included, through updatedAt[gte].
+func TestEmulatorReadFromATime(t *testing.T) {
+	e := newEnv(t, emulator.Config{}, map[string]any{"batchSize": float64(10)})
+	s := e.stream(t, "people")
+	for i := range 30 {
+		mustWrite(t, s, []connectors.Change{newPerson(i)})
+	}
+	all := readAll(t, s, 0, false)
+	if len(all) != 30 {
+		t.Fatalf("read %d people, want 30", len(all))
+	}
+	from := all[12].UpdatedAt
+	var want []string
+	for _, r := range all {
+		if !r.UpdatedAt.Before(from) {
+			want = append(want, r.ID)
+		}
+	}
+	p, err := s.Read(context.Background(), connectors.ReadRequest{After: connectors.Position{UpdatedAt: from}, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range p.Records {
+		got = append(got, r.ID)
+	}
+	if len(want) < 18 || !reflect.DeepEqual(got, want) {
+		t.Errorf("read from %s: got %d records %v, want %d %v", from, len(got), got, len(want), want)
 	}
 }

@@ -56,7 +56,8 @@ func (s *Stream) Read(ctx context.Context, req connectors.ReadRequest) (connecto
 	if !req.After.IsZero() {
 		t := formatTime(req.After.UpdatedAt)
 		if req.After.ID == "" {
-			terms = append(terms, fmt.Sprintf(`updatedAt[gt]:"%s"`, t))
+			// After (T, ""): stamped at T or later (ids are not empty).
+			terms = append(terms, fmt.Sprintf(`updatedAt[gte]:"%s"`, t))
 		} else {
 			terms = append(terms, fmt.Sprintf(`or(updatedAt[gt]:"%s",and(updatedAt[eq]:"%s",id[gt]:"%s"))`, t, t, req.After.ID))
 		}
