@@ -63,23 +63,36 @@ func Decode(s string, dst any) error {
 
 // PositionTime encodes a cursor position's time exactly (RFC 3339 with
 // nanoseconds, UTC); the zero time is "".
-func PositionTime(p connectors.Position) string {
-	if p.UpdatedAt.IsZero() {
-		return ""
-	}
-	return p.UpdatedAt.UTC().Format(time.RFC3339Nano)
-}
+func PositionTime(p connectors.Position) string { return ExactTime(p.UpdatedAt) }
 
 // ParsePosition decodes a cursor position stored by PositionTime.
 func ParsePosition(t, id string) (connectors.Position, error) {
 	p := connectors.Position{ID: id}
-	if t == "" {
-		return p, nil
-	}
-	ts, err := time.Parse(time.RFC3339Nano, t)
+	ts, err := ParseExactTime(t)
 	if err != nil {
 		return p, fmt.Errorf("stored cursor time %q: %w", t, err)
 	}
-	p.UpdatedAt = ts.UTC()
+	p.UpdatedAt = ts
 	return p, nil
+}
+
+// ExactTime encodes a time exactly (RFC 3339 with nanoseconds, UTC), as
+// cursor positions are kept; the zero time is "".
+func ExactTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// ParseExactTime decodes a time stored by ExactTime ("" is the zero time).
+func ParseExactTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
 }
