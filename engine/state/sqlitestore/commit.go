@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/kelompok/pipe/engine/state"
 	"github.com/kelompok/pipe/engine/state/internal/column"
@@ -179,6 +180,9 @@ func commit(ctx context.Context, tx *sql.Tx, stmts *stmtCache, b state.Batch) er
 		}); err != nil {
 		return fmt.Errorf("link: %w", err)
 	}
+	if err := unlinked(ctx, tx, stmts, b, now); err != nil {
+		return err
+	}
 	if len(b.Audit) > 0 {
 		// Reserve len(b.Audit) sequence numbers on the run row; it also
 		// orders concurrent commits of one run.
@@ -283,6 +287,34 @@ func commit(ctx context.Context, tx *sql.Tx, stmts *stmtCache, b state.Batch) er
 			return []any{state.Superseded, now.UnixMicro(), now.UnixMicro(), b.ConflictsSuperseded[i]}, nil
 		}); err != nil {
 		return fmt.Errorf("conflict superseded: %w", err)
+	}
+	return nil
+}
+
+// unlinked applies b.UnlinkedCleared, then b.Unlinked (a record cleared and
+// recorded again in one batch stays recorded). No statement runs when both
+// are empty.
+func unlinked(ctx context.Context, tx *sql.Tx, stmts *stmtCache, b state.Batch, now time.Time) error {
+	if err := exec(ctx, tx, `DELETE FROM unlinked WHERE pipeline = ? AND side = ? AND key = ?`, len(b.UnlinkedCleared), func(i int) ([]any, error) {
+		u := b.UnlinkedCleared[i]
+		return []any{pipelineOr(u.Pipeline, b.Pipeline), u.Side, u.Key}, nil
+	}); err != nil {
+		return fmt.Errorf("clear unlinked: %w", err)
+	}
+	if err := execRows(ctx, tx, stmts, `
+		INSERT INTO unlinked (pipeline, side, key, partner_key, updated_at, at) VALUES `, `
+		ON CONFLICT (pipeline, side, key) DO UPDATE SET partner_key = excluded.partner_key,
+			updated_at = excluded.updated_at, at = excluded.at`,
+		6, len(b.Unlinked), func(i int) ([]any, error) {
+			u := b.Unlinked[i]
+			at := now
+			if !u.At.IsZero() {
+				at = column.Norm(u.At)
+			}
+			return []any{pipelineOr(u.Pipeline, b.Pipeline), u.Side, u.Key, u.PartnerKey,
+				column.ExactTime(u.UpdatedAt), at.UnixMicro()}, nil
+		}); err != nil {
+		return fmt.Errorf("unlinked: %w", err)
 	}
 	return nil
 }

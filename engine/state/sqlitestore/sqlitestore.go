@@ -465,6 +465,47 @@ func (s *Store) LinksBySink(ctx context.Context, pipeline string, keys []string)
 	return s.linksBy(ctx, pipeline, "sink_key", keys)
 }
 
+// Unlinked implements state.Store.
+func (s *Store) Unlinked(ctx context.Context, pipeline, side string, keys []string) (map[string]state.Unlinked, error) {
+	out := make(map[string]state.Unlinked, len(keys))
+	for start := 0; start < len(keys); start += maxParams {
+		chunk := keys[start:min(start+maxParams, len(keys))]
+		args := make([]any, 0, len(chunk)+2)
+		args = append(args, pipeline, side)
+		for _, k := range chunk {
+			args = append(args, k)
+		}
+		if err := s.unlinkedChunk(ctx, out, `SELECT pipeline, side, key, partner_key, updated_at, at FROM unlinked
+			WHERE pipeline = ? AND side = ? AND key IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args); err != nil {
+			return nil, fmt.Errorf("sqlite state store: unlinked %s records of %q: %w", side, pipeline, err)
+		}
+	}
+	return out, nil
+}
+
+// unlinkedChunk adds the rows of one Unlinked query to out, by key.
+func (s *Store) unlinkedChunk(ctx context.Context, out map[string]state.Unlinked, q string, args []any) error {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u state.Unlinked
+		var updated string
+		var at int64
+		if err := rows.Scan(&u.Pipeline, &u.Side, &u.Key, &u.PartnerKey, &updated, &at); err != nil {
+			return err
+		}
+		if u.UpdatedAt, err = column.ParseExactTime(updated); err != nil {
+			return fmt.Errorf("stored updatedAt %q of %q: %w", updated, u.Key, err)
+		}
+		u.At = fromMicro(at)
+		out[u.Key] = u
+	}
+	return rows.Err()
+}
+
 // LinkCount implements state.Store.
 func (s *Store) LinkCount(ctx context.Context, pipeline string) (int, error) {
 	var n int
