@@ -77,6 +77,9 @@ func commit(ctx context.Context, tx pgx.Tx, b state.Batch) error {
 				source_hash = excluded.source_hash, sink_hash = excluded.sink_hash, updated_at = excluded.updated_at`,
 			cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], updated)
 	}
+	if err := queueUnlinked(&q, b, now); err != nil {
+		return err
+	}
 	if len(b.Audit) > 0 {
 		n := len(b.Audit)
 		seqs, ats := make([]int64, n), make([]time.Time, n)
@@ -181,4 +184,55 @@ func lastLinks(b state.Batch) []state.Link {
 		out = append(out, l)
 	}
 	return out
+}
+
+// queueUnlinked queues b.UnlinkedCleared, then b.Unlinked (a record cleared
+// and recorded again in one batch stays recorded), one statement each and
+// none when they are empty.
+func queueUnlinked(q *pgx.Batch, b state.Batch, now time.Time) error {
+	if len(b.UnlinkedCleared) > 0 {
+		cols := make([][]string, 3)
+		for _, u := range b.UnlinkedCleared {
+			for c, v := range []string{pipelineOr(u.Pipeline, b.Pipeline), u.Side, u.Key} {
+				cols[c] = append(cols[c], v)
+			}
+		}
+		q.Queue(`DELETE FROM unlinked AS u USING unnest($1::text[], $2::text[], $3::text[]) AS t(p, s, k)
+			WHERE u.pipeline = t.p AND u.side = t.s AND u.key = t.k`, cols[0], cols[1], cols[2])
+	}
+	if len(b.Unlinked) > 0 {
+		// A key given twice would make the upsert touch a row twice,
+		// which PostgreSQL refuses: the last one wins.
+		type key struct{ p, s, k string }
+		at := make(map[key]int, len(b.Unlinked))
+		cols := make([][]string, 5)
+		var ats []time.Time
+		for _, u := range b.Unlinked {
+			t := now
+			if !u.At.IsZero() {
+				t = ts(u.At)
+			}
+			row := []string{pipelineOr(u.Pipeline, b.Pipeline), u.Side, u.Key, u.PartnerKey, column.ExactTime(u.UpdatedAt)}
+			k := key{row[0], row[1], row[2]}
+			if i, ok := at[k]; ok {
+				for c, v := range row {
+					cols[c][i] = v
+				}
+				ats[i] = t
+				continue
+			}
+			at[k] = len(ats)
+			for c, v := range row {
+				cols[c] = append(cols[c], v)
+			}
+			ats = append(ats, t)
+		}
+		q.Queue(`INSERT INTO unlinked (pipeline, side, key, partner_key, updated_at, at)
+			SELECT p, s, k, pk, u, a
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS t(p, s, k, pk, u, a)
+			ON CONFLICT (pipeline, side, key) DO UPDATE SET partner_key = excluded.partner_key,
+				updated_at = excluded.updated_at, at = excluded.at`,
+			cols[0], cols[1], cols[2], cols[3], cols[4], ats)
+	}
+	return nil
 }

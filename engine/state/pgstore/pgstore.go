@@ -331,6 +331,35 @@ func (s *Store) LinksBySink(ctx context.Context, pipeline string, keys []string)
 	return s.linksBy(ctx, pipeline, "sink_key", keys)
 }
 
+// Unlinked implements state.Store.
+func (s *Store) Unlinked(ctx context.Context, pipeline, side string, keys []string) (map[string]state.Unlinked, error) {
+	out := make(map[string]state.Unlinked, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	rows, err := collect(ctx, s, fmt.Sprintf("unlinked %s records of %q", side, pipeline), func(row pgx.Row) (state.Unlinked, error) {
+		var u state.Unlinked
+		var updated string
+		if err := row.Scan(&u.Pipeline, &u.Side, &u.Key, &u.PartnerKey, &updated, &u.At); err != nil {
+			return u, err
+		}
+		u.At = u.At.UTC()
+		var err error
+		if u.UpdatedAt, err = column.ParseExactTime(updated); err != nil {
+			return u, fmt.Errorf("stored updatedAt %q of %q: %w", updated, u.Key, err)
+		}
+		return u, nil
+	}, `SELECT pipeline, side, key, partner_key, updated_at, at FROM unlinked
+		WHERE pipeline = $1 AND side = $2 AND key = ANY($3::text[])`, pipeline, side, keys)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range rows {
+		out[u.Key] = u
+	}
+	return out, nil
+}
+
 // LinkCount implements state.Store.
 func (s *Store) LinkCount(ctx context.Context, pipeline string) (int, error) {
 	var n int
