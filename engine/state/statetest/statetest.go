@@ -52,6 +52,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("CommitAtomic", s.commitAtomic)
 	t.Run("Rejects", s.rejects)
 	t.Run("Conflicts", s.conflicts)
+	t.Run("Unlinked", s.unlinked)
 	t.Run("Lock", s.lock)
 	t.Run("LockTakeover", s.lockTakeover)
 	t.Run("LockBreak", s.lockBreak)
