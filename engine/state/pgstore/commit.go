@@ -77,9 +77,7 @@ func commit(ctx context.Context, tx pgx.Tx, b state.Batch) error {
 				source_hash = excluded.source_hash, sink_hash = excluded.sink_hash, updated_at = excluded.updated_at`,
 			cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], updated)
 	}
-	if err := queueUnlinked(&q, b, now); err != nil {
-		return err
-	}
+	queueUnlinked(&q, &b, now)
 	if len(b.Audit) > 0 {
 		n := len(b.Audit)
 		seqs, ats := make([]int64, n), make([]time.Time, n)
@@ -189,7 +187,7 @@ func lastLinks(b state.Batch) []state.Link {
 // queueUnlinked queues b.UnlinkedCleared, then b.Unlinked (a record cleared
 // and recorded again in one batch stays recorded), one statement each and
 // none when they are empty.
-func queueUnlinked(q *pgx.Batch, b state.Batch, now time.Time) error {
+func queueUnlinked(q *pgx.Batch, b *state.Batch, now time.Time) {
 	if len(b.UnlinkedCleared) > 0 {
 		cols := make([][]string, 3)
 		for _, u := range b.UnlinkedCleared {
@@ -234,5 +232,4 @@ func queueUnlinked(q *pgx.Batch, b state.Batch, now time.Time) error {
 				updated_at = excluded.updated_at, at = excluded.at`,
 			cols[0], cols[1], cols[2], cols[3], cols[4], ats)
 	}
-	return nil
 }

@@ -180,8 +180,10 @@ func commit(ctx context.Context, tx *sql.Tx, stmts *stmtCache, b state.Batch) er
 		}); err != nil {
 		return fmt.Errorf("link: %w", err)
 	}
-	if err := unlinked(ctx, tx, stmts, b, now); err != nil {
-		return err
+	if len(b.Unlinked) > 0 || len(b.UnlinkedCleared) > 0 {
+		if err := unlinked(ctx, tx, stmts, &b, now); err != nil {
+			return err
+		}
 	}
 	if len(b.Audit) > 0 {
 		// Reserve len(b.Audit) sequence numbers on the run row; it also
@@ -292,9 +294,10 @@ func commit(ctx context.Context, tx *sql.Tx, stmts *stmtCache, b state.Batch) er
 }
 
 // unlinked applies b.UnlinkedCleared, then b.Unlinked (a record cleared and
-// recorded again in one batch stays recorded). No statement runs when both
-// are empty.
-func unlinked(ctx context.Context, tx *sql.Tx, stmts *stmtCache, b state.Batch, now time.Time) error {
+// recorded again in one batch stays recorded). commit calls it only when
+// there is either, so most batches run no statement and allocate nothing
+// for them.
+func unlinked(ctx context.Context, tx *sql.Tx, stmts *stmtCache, b *state.Batch, now time.Time) error {
 	if err := exec(ctx, tx, `DELETE FROM unlinked WHERE pipeline = ? AND side = ? AND key = ?`, len(b.UnlinkedCleared), func(i int) ([]any, error) {
 		u := b.UnlinkedCleared[i]
 		return []any{pipelineOr(u.Pipeline, b.Pipeline), u.Side, u.Key}, nil
