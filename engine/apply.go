@@ -79,6 +79,16 @@ func quiet(d Decision) bool {
 		strings.HasSuffix(d.Reason, nothingToPull) || strings.HasSuffix(d.Reason, keptThere))
 }
 
+// onlySkips reports whether every decision is a skip.
+func onlySkips(ds []Decision) bool {
+	for _, d := range ds {
+		if d.Action != state.ActionSkip {
+			return false
+		}
+	}
+	return true
+}
+
 // apply writes one batch's decisions and commits links, audit, rejects,
 // conflicts, intents and the cursor together. A failed record stops the
 // cursor of side before it for the rest of the run.
@@ -164,6 +174,16 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 			it.decisions[i].Reason += "; " + why
 		}
 	}
+	// A record the look-back window read again, at or before the cursor a
+	// previous run left, was decided by that run: when it still needs
+	// nothing (unchanged, filtered out, left alone), it is not counted or
+	// audited again.
+	for _, it := range items {
+		if it.reread && it.reject == "" && it.del == nil && it.conflict == nil &&
+			it.writes == [2]*connectors.Change{} && onlySkips(it.decisions) {
+			it.decisions = nil
+		}
+	}
 	if r.params.DryRun {
 		for _, it := range items {
 			r.record(it.decisions)
@@ -231,9 +251,18 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 			}
 		}
 	}
-	if moved && (!r.params.Full || r.fullFrom[sideIdx(side)].Before(cursor)) {
-		// A --full run reads from the start: it moves a cursor only past
-		// where it stood (a --full --limit run must not move it back).
+	// A record stamped in the future would take the cursor there, and the
+	// changes stamped before that time would go unread: the cursor stops at
+	// now + lookBack, so that the next run reads from now at the latest
+	// (and finds that record again, unchanged, until its time has come).
+	if ceiling := r.now().UTC().Add(r.p.LookBack); cursor.UpdatedAt.After(ceiling) {
+		cursor = connectors.Position{UpdatedAt: ceiling}
+	}
+	si := sideIdx(side)
+	if moved && (!r.behind[si] || r.stored[si].Before(cursor)) {
+		// A run that reads from before the cursor (--full, the look-back
+		// window) moves it only past where it stood (a --full --limit run
+		// must not move it back).
 		b.Cursors[side] = cursor
 	}
 	r.commitAsync(ctx, b, len(items))
@@ -320,6 +349,13 @@ func (r *runner) finish(it *item, b *state.Batch) {
 		b.Links = append(b.Links, l)
 	} else if it.unlink && it.link != nil && !it.newLink && it.del == nil {
 		b.Unlink = append(b.Unlink, it.link.SourceKey)
+		if it.leave > 0 {
+			r.leaveUnlinked(b, it.link, it.leave-1, it.recs[it.leave-1])
+		}
+	}
+	if it.unlinked != nil && !it.left {
+		// Changed since it was left alone: synced again like any record.
+		b.UnlinkedCleared = append(b.UnlinkedCleared, *it.unlinked)
 	}
 	if it.conflict != nil {
 		b.Conflicts = append(b.Conflicts, *it.conflict)
@@ -350,6 +386,17 @@ func (r *runner) finish(it *item, b *state.Batch) {
 		// again, changed since the retry, must stay a reject.)
 		b.RejectsCleared = append(b.RejectsCleared, openReject)
 	}
+}
+
+// leaveUnlinked records that the live record rec, on side li of link l,
+// is left alone as its partner was deleted (see state.Unlinked).
+func (r *runner) leaveUnlinked(b *state.Batch, l *state.Link, li int, rec *connectors.Record) {
+	if gone(rec) {
+		return
+	}
+	keys := r.linkKeys(l)
+	b.Unlinked = append(b.Unlinked, state.Unlinked{Pipeline: r.p.Name, Side: sideName(li), Key: keys[li],
+		PartnerKey: keys[1-li], UpdatedAt: rec.UpdatedAt})
 }
 
 // pendDelete adds an item's delete to the ones the end-of-run guard checks.
@@ -396,28 +443,31 @@ func (r *runner) vanished(it *item, gi int, b *state.Batch, at time.Time) {
 		}
 	}
 	why := fmt.Sprintf("the %s record no longer exists (deleted between read and write)", gside)
-	skip := func(reason string, unlink bool) {
+	skip := func(reason string, unlink, leave bool) {
 		d := Decision{Action: state.ActionSkip, SourceKey: it.sourceKey(), SinkKey: it.sinkKey(), Reason: why + "; " + reason}
 		r.record([]Decision{d})
 		b.Audit = append(b.Audit, r.audit(d))
 		if unlink {
 			b.Unlink = append(b.Unlink, it.link.SourceKey)
+			if leave {
+				r.leaveUnlinked(b, it.link, 1-gi, it.recs[1-gi])
+			}
 		}
 		if rj, ok := r.rejects[it.readKey()]; ok {
 			b.RejectsCleared = append(b.RejectsCleared, rj)
 		}
 	}
 	if it.link == nil || it.newLink {
-		skip("the pair was matched in this run and never synced: not linked", false)
+		skip("the pair was matched in this run and never synced: not linked", false, false)
 		return
 	}
 	live := it.recs[1-gi]
 	if res := it.results[1-gi]; gone(live) || (res != nil && errors.Is(res.Err, connectors.ErrNotFound)) {
-		skip(fmt.Sprintf("the %s record is gone too; link removed", lside), true)
+		skip(fmt.Sprintf("the %s record is gone too; link removed", lside), true, false)
 		return
 	}
 	if !r.writable(lside) {
-		skip(fmt.Sprintf("this pipeline does not write to the %s; link removed", lside), true)
+		skip(fmt.Sprintf("this pipeline does not write to the %s; link removed", lside), true, true)
 		return
 	}
 	policy := r.p.Delete.Policy
@@ -427,7 +477,7 @@ func (r *runner) vanished(it *item, gi int, b *state.Batch, at time.Time) {
 	case config.DeletePropagate:
 		it.del = &connectors.Change{Op: connectors.OpDestroy, ID: live.ID}
 	default:
-		skip("delete policy is ignore; link removed", true)
+		skip("delete policy is ignore; link removed", true, true)
 		return
 	}
 	it.delSide, it.unlink = 1-gi, true

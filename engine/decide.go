@@ -47,6 +47,11 @@ func (r *runner) decide(it *item, w *worker) {
 			r.note(it, state.ActionSkip, "", reason, nil)
 			return
 		}
+		if it.left {
+			r.note(it, state.ActionSkip, "", fmt.Sprintf("left unlinked when its %s partner %s was deleted; synced again when it changes",
+				otherSide(it.origin), it.unlinked.PartnerKey), nil)
+			return
+		}
 		r.create(it, w)
 		return
 	}
@@ -202,6 +207,9 @@ func (r *runner) decideDelete(it *item) bool {
 	}
 	if !r.writable(lside) {
 		it.unlink = D == nil
+		if it.unlink {
+			it.leave = li + 1
+		}
 		r.note(it, state.ActionSkip, "", fmt.Sprintf("deleted on the %s; this pipeline does not write to the %s", dside, lside), nil)
 		return true
 	}
@@ -214,6 +222,9 @@ func (r *runner) decideDelete(it *item) bool {
 		it.unlink = true
 	default:
 		it.unlink = D == nil
+		if it.unlink {
+			it.leave = li + 1
+		}
 		r.note(it, state.ActionSkip, "", fmt.Sprintf("deleted on the %s; delete policy is ignore", dside), nil)
 		return true
 	}

@@ -22,12 +22,21 @@ type item struct {
 	key    string // its key there
 	pos    connectors.Position
 	cursor bool   // read from the change feed: the cursor passes it when done
+	reread bool   // read again by the look-back window (at or before the stored cursor)
 	take   string // a manual conflict's resolution to apply: source or sink
 
 	recs    [2]*connectors.Record // source, sink (nil: absent)
 	link    *state.Link
 	newLink bool   // link made by identity matching in this run
 	matched string // the rule that matched
+
+	// unlinked is the record's state.Unlinked (it was left alone when its
+	// partner was deleted), nil if none; left says the record has not
+	// changed since, so it stays unlinked. leave is 1 + the index of a live
+	// side this decision leaves alone as its partner is deleted (0: none).
+	unlinked *state.Unlinked
+	left     bool
+	leave    int
 
 	reject   string         // reason the record is refused
 	wait     bool           // reject is a wait for another pipeline's link
@@ -133,6 +142,43 @@ func (r *runner) lookupLinks(ctx context.Context, items []*item, side string) er
 			}
 		}
 	}
+	return r.lookupUnlinked(ctx, items, side)
+}
+
+// lookupUnlinked finds the live unlinked items that were left alone when
+// their partner was deleted (delete policy ignore, or a side the pipeline
+// does not write). One that has not changed since stays unlinked: neither
+// matched nor created again, so that reading it again (--full, the
+// look-back window) does not undo the delete.
+//
+// It runs ahead of the ordered part (prefetch) without waiting for the
+// batch being committed: an Unlinked record written in this run is for a
+// version of the record that this run has already decided.
+func (r *runner) lookupUnlinked(ctx context.Context, items []*item, side string) error {
+	si := sideIdx(side)
+	var keys []string
+	for _, it := range items {
+		it.unlinked, it.left = nil, false
+		if rec := it.recs[si]; it.link == nil && rec != nil && !rec.Deleted {
+			keys = append(keys, it.key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	found, err := r.store.Unlinked(ctx, r.p.Name, side, keys)
+	if err != nil {
+		return fmt.Errorf("looking up records of %q left unlinked: %w", r.p.Name, err)
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	for _, it := range items {
+		if u, ok := found[it.key]; ok && it.link == nil {
+			it.unlinked = &u
+			it.left = !it.recs[si].UpdatedAt.After(u.UpdatedAt)
+		}
+	}
 	return nil
 }
 
@@ -147,7 +193,7 @@ func (r *runner) matchUnknown(ctx context.Context, items []*item, side string) e
 		if it.link != nil {
 			continue
 		}
-		if o := it.recs[sideIdx(side)]; o != nil && !o.Deleted && it.reject == "" && it.filtered == "" {
+		if o := it.recs[sideIdx(side)]; o != nil && !o.Deleted && it.reject == "" && it.filtered == "" && !it.left {
 			unknown = append(unknown, it)
 		}
 	}

@@ -127,8 +127,11 @@ type runner struct {
 	// read of changes that follows skips the same version instead of
 	// deciding, counting and auditing it again.
 	retried map[string]time.Time
-	// fullFrom holds each side's cursor as a --full run found it.
-	fullFrom [2]connectors.Position
+	// behind says the run reads a side from before its stored cursor (a
+	// --full run, or the look-back window); stored holds that cursor, which
+	// the run then moves only past where it stood.
+	behind [2]bool
+	stored [2]connectors.Position
 
 	// Keys processed by the latest batches, to tell which prefetched links
 	// are stale (see prefetch).
@@ -437,11 +440,29 @@ func (r *runner) readChanges(ctx context.Context, side string) error {
 	if err != nil {
 		return fmt.Errorf("reading the %s cursor of %q: %w", side, r.p.Name, err)
 	}
-	if r.params.Full {
-		r.fullFrom[sideIdx(side)] = stored
-	} else {
+	si := sideIdx(side)
+	r.stored[si] = stored
+	// Reading starts at the cursor, but lookBack before it: records
+	// stamped up to lookBack before the cursor are read again, for changes
+	// stamped earlier than ones already read (a transaction that committed
+	// after a later one was read, a writer whose clock is behind). A record
+	// stamped in the future is read again by every run until its time has
+	// come, as the cursor stops at now + lookBack (see apply); a cursor
+	// left further ahead by an older version is read from now. The records
+	// read again that a previous run synced come out unchanged and are not
+	// counted (see apply); the cursor only moves past where it stood.
+	now := r.now().UTC()
+	reread := false
+	if !r.params.Full {
 		after = stored
+		if after.UpdatedAt.After(now.Add(r.p.LookBack)) {
+			after, reread = connectors.Position{UpdatedAt: now}, true
+		}
+		if r.p.LookBack > 0 && !after.UpdatedAt.IsZero() {
+			after, reread = connectors.Position{UpdatedAt: after.UpdatedAt.Add(-r.p.LookBack)}, true
+		}
 	}
+	r.behind[si] = r.params.Full || reread
 	st := r.streams[sideIdx(side)]
 	// Transform in parallel, apply in order: while one batch is paired,
 	// decided and applied (stream callbacks, in read order, one at a time),
@@ -484,14 +505,22 @@ func (r *runner) readChanges(ctx context.Context, side string) error {
 			break
 		}
 		items := make([]*item, len(page.Records))
+		fresh := 0 // records past the stored cursor
 		for i := range page.Records {
 			rec := page.Records[i]
 			it := &item{origin: side, key: rec.ID, pos: connectors.PositionOf(rec), cursor: true}
-			it.recs[sideIdx(side)] = &rec
+			it.recs[si] = &rec
+			it.reread = reread && !stored.Before(it.pos) || it.pos.UpdatedAt.After(now)
+			if !it.reread {
+				fresh++
+			}
 			items[i] = it
 		}
 		if r.readLeft > 0 {
-			r.readLeft -= len(items)
+			// --limit counts new records only: the look-back window is
+			// read again whatever the limit, or a limited run would read
+			// the same window over and over.
+			r.readLeft -= fresh
 		}
 		after = items[len(items)-1].pos
 		items = r.dropRetried(items, side)

@@ -39,7 +39,8 @@ func newRunCmd(app *App) *cobra.Command {
 		Use:   "run [PIPELINE...]",
 		Short: "Run pipelines once (or plan them with --dry-run)",
 		Long: `Runs the named pipelines (or all with --all) once: reads the changes since
-the last run on each side the pipeline syncs from, pairs records through the
+the last run on each side the pipeline syncs from (and, again, those of the
+pipeline's lookBack window before that), pairs records through the
 links, matches new ones by the identity rules, applies the conflict and
 delete policies, and writes the result in batches. Pipelines run in
 dependsOn order; independent ones run at the same time.
@@ -138,7 +139,7 @@ configuration error (invalid config, unknown pipeline, dependency cycle).`,
 	cmd.Flags().BoolVar(&all, "all", false, "run every configured pipeline")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "plan only: write nothing to either system, move no link or cursor")
 	cmd.Flags().BoolVar(&full, "full", false, "ignore the cursors and reconcile every record")
-	cmd.Flags().IntVar(&limit, "limit", 0, "read at most N records per pipeline (0: no limit)")
+	cmd.Flags().IntVar(&limit, "limit", 0, "read at most N new records per pipeline (0: no limit); the records of its lookBack window are read again whatever N")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every record's decision with its field diff and reason")
 	outputFlag(cmd, &output)
 	return cmd

@@ -1,0 +1,206 @@
+package engine_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kelompok/pipe/config"
+	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/engine"
+	"github.com/kelompok/pipe/engine/state"
+)
+
+// lateMember puts a source record stamped at (the clock's now - ago), as a
+// transaction that started ago and committed only now would leave it.
+func lateMember(e *env, id, first string, ago time.Duration) {
+	rec := member(id, first, strings.ToLower(first)+"@kelompok.id")
+	rec.UpdatedAt = e.clock.Now().Add(-ago)
+	e.src.S("members").Put(rec)
+}
+
+// TestLookBackReadsLateCommits: a change stamped before the cursor (a
+// transaction that committed after a later one was read) is read by the
+// next run when it falls within lookBack, and is missed without it.
+func TestLookBackReadsLateCommits(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		for _, tc := range []struct {
+			lookBack time.Duration
+			synced   bool
+		}{{time.Minute, true}, {0, false}} {
+			p := members(config.Push)
+			p.LookBack = tc.lookBack
+			e := newEnv(t, open, p)
+			e.seed(3)
+			e.runOK(engine.RunParams{})
+			// Stamped 20 s ago, committed now: behind the cursor.
+			lateMember(e, "late", "Wati", 20*time.Second)
+			res := e.runOK(engine.RunParams{})
+			_, ok := e.snk.S("people").All()[engine.CreateID("members", config.SideSink, "late")]
+			if ok != tc.synced || (res.Counts.Created == 1) != tc.synced {
+				t.Errorf("lookBack %v: late record synced = %v (counts %+v), want %v", tc.lookBack, ok, res.Counts, tc.synced)
+			}
+			// The records of the window that were synced already are
+			// neither counted nor audited again.
+			if tc.synced && res.Counts != (state.Counts{Created: 1}) {
+				t.Errorf("lookBack %v: counts %+v, want only the late create", tc.lookBack, res.Counts)
+			}
+			if tc.synced {
+				audit, err := e.store.AuditList(context.Background(), res.RunID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(audit) != 1 || audit[0].SourceKey != "late" {
+					t.Errorf("audit of the run = %+v, want the late create only", audit)
+				}
+			}
+		}
+	})
+}
+
+// TestLookBackRerunWritesNothing: a run right after a sync reads the
+// window again and finds nothing to do: no write, no count, no audit row.
+func TestLookBackRerunWritesNothing(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		p := members(config.Both)
+		p.LookBack = time.Hour
+		e := newEnv(t, open, p)
+		e.seed(250)
+		first := e.runOK(engine.RunParams{})
+		if first.Counts.Created != 250 {
+			t.Fatalf("first run: %+v", first.Counts)
+		}
+		var writes int
+		e.snk.SetOptions(memoryHook(func(int, connectors.Change) error { writes++; return nil }, e.clock.Now))
+		e.src.SetOptions(memoryHook(func(int, connectors.Change) error { writes++; return nil }, e.clock.Now))
+		res := e.runOK(engine.RunParams{})
+		if res.Counts != (state.Counts{}) || writes != 0 {
+			t.Errorf("rerun within the window: counts %+v, %d writes; want nothing", res.Counts, writes)
+		}
+		audit, err := e.store.AuditList(context.Background(), res.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(audit) != 0 {
+			t.Errorf("rerun audited %d rows, first %+v", len(audit), audit[0])
+		}
+	})
+}
+
+// TestLookBackWithLimit: --limit counts new records only, so that runs
+// with a limit make progress through records that all sit in the window.
+func TestLookBackWithLimit(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		p := members(config.Push)
+		p.LookBack = time.Hour
+		e := newEnv(t, open, p)
+		e.seed(30)
+		for i := 0; i < 3; i++ {
+			res := e.runOK(engine.RunParams{Limit: 10})
+			if res.Counts.Created != 10 {
+				t.Fatalf("run %d with --limit 10: counts %+v, want 10 created", i+1, res.Counts)
+			}
+		}
+		if n := e.snk.S("people").Len(); n != 30 {
+			t.Errorf("after three runs of 10: %d people, want 30", n)
+		}
+	})
+}
+
+// TestFutureStampDoesNotHideChanges: a record stamped a year ahead takes
+// the cursor there, but a change made after it is still read by the next
+// run (which reads from now), and the future record is not counted again.
+func TestFutureStampDoesNotHideChanges(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		for _, lb := range []time.Duration{0, time.Minute} {
+			p := members(config.Push)
+			p.LookBack = lb
+			e := newEnv(t, open, p)
+			e.seed(2)
+			future := member("future", "Joko", "joko@kelompok.id")
+			future.UpdatedAt = e.clock.Now().AddDate(1, 0, 0)
+			e.src.S("members").Put(future)
+			if res := e.runOK(engine.RunParams{}); res.Counts.Created != 3 {
+				t.Fatalf("lookBack %v: first run %+v", lb, res.Counts)
+			}
+			update(t, e.src, "members", "m00001", map[string]any{"title": "Bendahara"})
+			res := e.runOK(engine.RunParams{})
+			if res.Counts != (state.Counts{Updated: 1}) {
+				t.Errorf("lookBack %v: run after the change: %+v, want 1 update and the future record unchanged", lb, res.Counts)
+			}
+			if got := e.person("m00001").Fields["jobTitle"]; got != "Bendahara" {
+				t.Errorf("lookBack %v: jobTitle %v, want Bendahara", lb, got)
+			}
+		}
+	})
+}
+
+// destroy hard-deletes a record, as a user deleting it for good would.
+func destroy(t testing.TB, s connectors.Stream, id string) {
+	t.Helper()
+	res, err := s.Write(context.Background(), []connectors.Change{{Op: connectors.OpDestroy, ID: id}})
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("destroy %s: %v %v", id, err, res[0].Err)
+	}
+}
+
+// TestIgnoredDeleteStaysUnlinked: with delete policy ignore, a sink record
+// deleted for good leaves its source record alone and unlinked. Reading
+// that record again (the look-back window, --full) does not create its
+// partner again; a change to it does.
+func TestIgnoredDeleteStaysUnlinked(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		for _, direction := range []string{config.Push, config.Both} {
+			p := members(direction)
+			p.Delete = config.Delete{Policy: config.DeleteIgnore}
+			p.LookBack = time.Hour
+			e := newEnv(t, open, p)
+			e.seed(3)
+			e.runOK(engine.RunParams{})
+			gone := e.person("m00001").ID
+			destroy(t, e.snk.S("people"), gone)
+			// Seen as gone when the source record's pair is next decided.
+			update(t, e.src, "members", "m00001", map[string]any{"title": "Bendahara"})
+			res := e.runOK(engine.RunParams{})
+			if res.Counts.Created != 0 || e.linkCount() != 2 {
+				t.Fatalf("%s: run after the delete: %+v, %d links; want the link removed and nothing created", direction, res.Counts, e.linkCount())
+			}
+			for _, params := range []engine.RunParams{{}, {Full: true}} {
+				res := e.runOK(params)
+				if res.Counts.Created != 0 || e.snk.S("people").Len() != 2 {
+					t.Fatalf("%s, full %v: %+v, %d people; the deleted person was created again", direction, params.Full, res.Counts, e.snk.S("people").Len())
+				}
+				if params.Full && res.Counts.Skipped == 0 {
+					t.Errorf("%s: --full did not report the record left unlinked: %+v", direction, res.Counts)
+				}
+			}
+			plan := e.runOK(engine.RunParams{Full: true, DryRun: true}).Plan
+			found := false
+			for _, d := range plan {
+				if d.SourceKey == "m00001" {
+					found = true
+					if d.Action != state.ActionSkip || !strings.Contains(d.Reason, "left unlinked when its sink partner "+gone+" was deleted") {
+						t.Errorf("%s: decision %+v", direction, d)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s: --full dry run has no decision for m00001", direction)
+			}
+			// A change brings it back.
+			update(t, e.src, "members", "m00001", map[string]any{"title": "Ketua"})
+			res = e.runOK(engine.RunParams{})
+			if res.Counts.Created != 1 || e.snk.S("people").Len() != 3 || e.linkCount() != 3 {
+				t.Errorf("%s: after a change: %+v, %d people, %d links; want it created again", direction, res.Counts, e.snk.S("people").Len(), e.linkCount())
+			}
+			left, err := e.store.Unlinked(context.Background(), "members", config.SideSource, []string{"m00001"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(left) != 0 {
+				t.Errorf("%s: still recorded as left unlinked: %+v", direction, left)
+			}
+		}
+	})
+}
