@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
+
+	"github.com/sourcegraph/conc/panics"
 
 	"github.com/kelompok/pipe/config"
+	"github.com/kelompok/pipe/connectors"
 	"github.com/kelompok/pipe/engine/functions"
 )
 
@@ -57,6 +61,7 @@ func (r *runner) resolveRefs(ctx context.Context, items []*item) error {
 		return nil
 	}
 	resolved := map[string]map[string]string{}
+	why := map[string]map[string]unlinked{}
 	for pl, keys := range wanted {
 		list := make([]string, 0, len(keys))
 		for k := range keys {
@@ -68,6 +73,16 @@ func (r *runner) resolveRefs(ctx context.Context, items []*item) error {
 			return err
 		}
 		resolved[pl] = m
+		// Only the keys left without a link are looked into.
+		var missing []string
+		for _, k := range list {
+			if _, ok := m[k]; !ok {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) > 0 {
+			why[pl] = r.whyUnlinked(ctx, pl, r.from, missing)
+		}
 	}
 	for _, it := range items {
 		if it.fromRaw == nil || it.reject != "" {
@@ -78,7 +93,7 @@ func (r *runner) resolveRefs(ctx context.Context, items []*item) error {
 				set(id)
 				return
 			}
-			r.unresolved(it, ref)
+			r.unresolved(it, ref, r.from, why[ref.Pipeline][ref.Key])
 		})
 	}
 	return nil
@@ -114,23 +129,174 @@ func (r *runner) lookupRefs(ctx context.Context, pipeline, side string, keys []s
 	return out, nil
 }
 
-func (r *runner) unresolved(it *item, ref functions.Ref) {
+// unlinked says why a referenced record has no link (the zero value: no
+// known reason, it is not synced yet).
+type unlinked struct {
+	deleted bool   // soft-deleted on the referenced side
+	missing bool   // not found on the referenced side
+	reject  string // the referenced pipeline's open reject of the record
+}
+
+// refCache holds what a run looked up to explain unresolved refs: the
+// referenced pipelines' streams and open rejects, each loaded once.
+type refCache struct {
+	mu      sync.Mutex
+	streams map[config.StreamRef]connectors.Stream
+	rejects map[string]map[string]string // pipeline -> side+"\x00"+key -> reason
+}
+
+// whyUnlinked looks into why keys of side of the referenced pipeline have
+// no link: the records themselves, read in one Get from that side's stream,
+// then the pipeline's open rejects. A lookup that fails leaves the reason
+// unknown (the ref waits as it always did) and is logged.
+func (r *runner) whyUnlinked(ctx context.Context, pipeline, side string, keys []string) map[string]unlinked {
+	out := make(map[string]unlinked, len(keys))
+	pl := r.e.cfg.Config.Pipelines[pipeline]
+	if pl == nil {
+		return out
+	}
+	ref := pl.Source
+	if side == config.SideSink {
+		ref = pl.Sink
+	}
+	found := map[string]bool{}
+	if recs, err := r.refGet(ctx, ref, keys); err != nil {
+		r.e.log.Warn("could not read the records unresolved refs point to", "pipeline", r.p.Name,
+			"ref", pipeline, "side", side, "stream", ref.String(), "error", err)
+	} else {
+		for _, rec := range recs {
+			found[rec.ID] = true
+			if rec.Deleted {
+				out[rec.ID] = unlinked{deleted: true}
+			}
+		}
+		for _, k := range keys {
+			if !found[k] {
+				out[k] = unlinked{missing: true}
+			}
+		}
+	}
+	rejects, err := r.refRejects(ctx, pipeline)
+	if err != nil {
+		r.e.log.Warn("could not list the rejects of a pipeline that unresolved refs name", "pipeline", r.p.Name,
+			"ref", pipeline, "error", err)
+		return out
+	}
+	for _, k := range keys {
+		if u := out[k]; !u.deleted && !u.missing {
+			if reason, ok := rejects[side+"\x00"+k]; ok {
+				out[k] = unlinked{reject: reason}
+			}
+		}
+	}
+	return out
+}
+
+// refGet reads records by key from a referenced pipeline's stream, opened
+// once per run (this pipeline's own streams are reused).
+func (r *runner) refGet(ctx context.Context, ref config.StreamRef, keys []string) ([]connectors.Record, error) {
+	st, err := r.refStream(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	var recs []connectors.Record
+	if rec := panics.Try(func() { recs, err = st.Get(ctx, keys) }); rec != nil {
+		err = fmt.Errorf("connector panicked: %w", rec.AsError())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %d records from %s: %w", len(keys), ref, err)
+	}
+	return recs, nil
+}
+
+func (r *runner) refStream(ctx context.Context, ref config.StreamRef) (connectors.Stream, error) {
+	for i, own := range []config.StreamRef{r.p.Source, r.p.Sink} {
+		if own == ref && r.streams[i] != nil {
+			return r.streams[i], nil
+		}
+	}
+	r.refs.mu.Lock()
+	defer r.refs.mu.Unlock()
+	if st, ok := r.refs.streams[ref]; ok {
+		return st, nil
+	}
+	conn, err := r.e.connection(ctx, ref.Connection)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", ref, err)
+	}
+	var st connectors.Stream
+	if rec := panics.Try(func() { st, err = conn.Stream(ctx, ref.Stream) }); rec != nil {
+		return nil, fmt.Errorf("opening stream %s: connector panicked: %w", ref, rec.AsError())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening stream %s: %w", ref, err)
+	}
+	if r.refs.streams == nil {
+		r.refs.streams = map[config.StreamRef]connectors.Stream{}
+	}
+	r.refs.streams[ref] = st
+	return st, nil
+}
+
+// refRejects lists the open rejects of a referenced pipeline by side and
+// key, loaded once per run.
+func (r *runner) refRejects(ctx context.Context, pipeline string) (map[string]string, error) {
+	r.refs.mu.Lock()
+	defer r.refs.mu.Unlock()
+	if m, ok := r.refs.rejects[pipeline]; ok {
+		return m, nil
+	}
+	list, err := r.store.Rejects(ctx, pipeline)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(list))
+	for _, rj := range list {
+		m[rj.Side+"\x00"+rj.Key] = rj.Reason
+	}
+	if r.refs.rejects == nil {
+		r.refs.rejects = map[string]map[string]string{}
+	}
+	r.refs.rejects[pipeline] = m
+	return m, nil
+}
+
+// unresolved marks it for a ref with no link (its key is a key of side of
+// the referenced pipeline), as the pipeline's unresolved setting says,
+// unless why tells that the referenced record will not be linked as it
+// stands: one deleted or missing there rejects it whatever the setting.
+func (r *runner) unresolved(it *item, ref functions.Ref, side string, why unlinked) {
 	if it.reject != "" {
 		return
 	}
+	switch {
+	case why.deleted:
+		it.reject = fmt.Sprintf("refers to %s %s key %s, which is deleted there: "+
+			"change the reference or restore that record (retried on later runs)", ref.Pipeline, side, ref.Key)
+		return
+	case why.missing:
+		it.reject = fmt.Sprintf("refers to %s %s key %s, which does not exist there: "+
+			"change the reference or restore that record (retried on later runs)", ref.Pipeline, side, ref.Key)
+		return
+	}
+	what := fmt.Sprintf("%s has no link for %s key %s yet", ref.Pipeline, side, ref.Key)
+	if why.reject != "" {
+		what = fmt.Sprintf("%s has not linked %s key %s: it was rejected there (%s)", ref.Pipeline, side, ref.Key, why.reject)
+	}
 	if r.p.Unresolved == "reject" {
-		it.reject = fmt.Sprintf("%s has no link for %s key %s yet", ref.Pipeline, r.from, ref.Key)
+		it.reject = what
 		return
 	}
 	it.wait = true
-	it.reject = fmt.Sprintf("waiting: %s has no link for %s key %s yet (retried on the next run)", ref.Pipeline, r.from, ref.Key)
+	it.reject = "waiting: " + what + " (retried on the next run)"
 }
 
 // resolveIn resolves the refs of a mapping output made while deciding, one
 // lookup per ref: keysSide is the side whose keys the refs carry (r.from for
 // the forward mapping, r.to for the pull mapping of a both-way pipeline).
-// When it is not nil, it is marked waiting or rejected for a missing link;
-// the result says whether every ref was resolved.
+// When it is not nil, it is marked waiting or rejected for a missing link,
+// with the same reasons as resolveRefs gives; the result says whether every
+// ref was resolved.
 func (r *runner) resolveIn(it *item, m map[string]any, keysSide string) bool {
 	ok := true
 	refsIn(m, func(ref functions.Ref, set func(any)) {
@@ -140,8 +306,12 @@ func (r *runner) resolveIn(it *item, m map[string]any, keysSide string) bool {
 			return
 		}
 		ok = false
-		if it != nil {
-			r.unresolved(it, ref)
+		if it != nil && it.reject == "" {
+			var why unlinked
+			if err == nil {
+				why = r.whyUnlinked(r.ctx, ref.Pipeline, keysSide, []string{ref.Key})[ref.Key]
+			}
+			r.unresolved(it, ref, keysSide, why)
 		}
 	})
 	return ok

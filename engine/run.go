@@ -99,6 +99,7 @@ type runner struct {
 	sensitive  map[string]bool
 	owner      map[string]string       // conflict.owner by compared path
 	rejects    map[string]state.Reject // open rejects by side+"\x00"+key
+	refs       refCache                // what explains unresolved refs
 	linkCount  int
 	counts     state.Counts
 	plan       []Decision
