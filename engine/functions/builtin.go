@@ -13,7 +13,8 @@ import (
 // Ref is what ref(pipeline, key) returns: a request for the id, on the other
 // side, of the record that pipeline linked to key. The engine resolves it
 // through that pipeline's links before writing; unresolved, the record waits
-// or is rejected as the pipeline's `unresolved` says.
+// or is rejected as the pipeline's `unresolved` says (rejected either way
+// when the referenced record is deleted or missing).
 type Ref struct {
 	// Pipeline is the name of the pipeline whose links are looked up.
 	Pipeline string `json:"pipeline"`
@@ -360,8 +361,11 @@ func registerAll(r *Registry) {
 		Doc: "The id, on the other side, of the record that `pipeline` linked to `key` (for example " +
 			"a member's `organization_id` becomes the Twenty company's id for `companyId`). The " +
 			"engine resolves it through that pipeline's links before writing; when there is no link " +
-			"yet, the record waits or is rejected, as the pipeline's `unresolved` says. A NULL key " +
-			"gives NULL.",
+			"yet, the record waits or is rejected, as the pipeline's `unresolved` says, with the " +
+			"referenced pipeline's reject reason when it refused that record. A record that refers to " +
+			"one deleted or missing on that pipeline's side is rejected whatever `unresolved` says (it " +
+			"would never be linked), and retried on later runs: restoring the referenced record " +
+			"un-sticks it. A NULL key gives NULL.",
 		Examples: []Example{
 			{Expr: `ref("organizations", organization_id)`, Env: map[string]any{"organization_id": "8f1c0d2e"}, Want: Ref{Pipeline: "organizations", Key: "8f1c0d2e"}},
 			{Expr: `ref("organizations", nil)`, Want: nil},
