@@ -61,7 +61,7 @@ func (r *runner) resolveRefs(ctx context.Context, items []*item) error {
 		return nil
 	}
 	resolved := map[string]map[string]string{}
-	why := map[string]map[string]unlinked{}
+	why := map[string]map[string]refGap{}
 	for pl, keys := range wanted {
 		list := make([]string, 0, len(keys))
 		for k := range keys {
@@ -129,9 +129,9 @@ func (r *runner) lookupRefs(ctx context.Context, pipeline, side string, keys []s
 	return out, nil
 }
 
-// unlinked says why a referenced record has no link (the zero value: no
+// refGap says why a referenced record has no link (the zero value: no
 // known reason, it is not synced yet).
-type unlinked struct {
+type refGap struct {
 	deleted bool   // soft-deleted on the referenced side
 	missing bool   // not found on the referenced side
 	reject  string // the referenced pipeline's open reject of the record
@@ -149,8 +149,8 @@ type refCache struct {
 // no link: the records themselves, read in one Get from that side's stream,
 // then the pipeline's open rejects. A lookup that fails leaves the reason
 // unknown (the ref waits as it always did) and is logged.
-func (r *runner) whyUnlinked(ctx context.Context, pipeline, side string, keys []string) map[string]unlinked {
-	out := make(map[string]unlinked, len(keys))
+func (r *runner) whyUnlinked(ctx context.Context, pipeline, side string, keys []string) map[string]refGap {
+	out := make(map[string]refGap, len(keys))
 	pl := r.e.cfg.Config.Pipelines[pipeline]
 	if pl == nil {
 		return out
@@ -167,12 +167,12 @@ func (r *runner) whyUnlinked(ctx context.Context, pipeline, side string, keys []
 		for _, rec := range recs {
 			found[rec.ID] = true
 			if rec.Deleted {
-				out[rec.ID] = unlinked{deleted: true}
+				out[rec.ID] = refGap{deleted: true}
 			}
 		}
 		for _, k := range keys {
 			if !found[k] {
-				out[k] = unlinked{missing: true}
+				out[k] = refGap{missing: true}
 			}
 		}
 	}
@@ -185,7 +185,7 @@ func (r *runner) whyUnlinked(ctx context.Context, pipeline, side string, keys []
 	for _, k := range keys {
 		if u := out[k]; !u.deleted && !u.missing {
 			if reason, ok := rejects[side+"\x00"+k]; ok {
-				out[k] = unlinked{reject: reason}
+				out[k] = refGap{reject: reason}
 			}
 		}
 	}
@@ -265,7 +265,7 @@ func (r *runner) refRejects(ctx context.Context, pipeline string) (map[string]st
 // the referenced pipeline), as the pipeline's unresolved setting says,
 // unless why tells that the referenced record will not be linked as it
 // stands: one deleted or missing there rejects it whatever the setting.
-func (r *runner) unresolved(it *item, ref functions.Ref, side string, why unlinked) {
+func (r *runner) unresolved(it *item, ref functions.Ref, side string, why refGap) {
 	if it.reject != "" {
 		return
 	}
@@ -307,7 +307,7 @@ func (r *runner) resolveIn(it *item, m map[string]any, keysSide string) bool {
 		}
 		ok = false
 		if it != nil && it.reject == "" {
-			var why unlinked
+			var why refGap
 			if err == nil {
 				why = r.whyUnlinked(r.ctx, ref.Pipeline, keysSide, []string{ref.Key})[ref.Key]
 			}
