@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -159,5 +160,65 @@ func TestDeletePolicies(t *testing.T) {
 				t.Errorf("%s: a rerun after the deletes wrote %d records", policy, n)
 			}
 		})
+	}
+}
+
+// TestMemberRestoredFromBackup: a member row deleted for good, whose
+// person the soft delete policy then soft-deletes in Twenty, and which is
+// later inserted again with the same id (restored from a backup). Its
+// create carries the deterministic id the soft-deleted person still has:
+// Twenty answers "Record already exists", and the person is restored with
+// the member's values and linked again, rather than refused on every run
+// or linked while deleted.
+func TestMemberRestoredFromBackup(t *testing.T) {
+	e := newEnv(t, options{tune: func(cfg *config.Config) {
+		cfg.Pipelines["members"].Delete = config.Delete{Policy: config.DeleteSoft, MaxCount: 10}
+	}})
+	e.run()
+	m := e.syncedMember(0)
+	personID, _ := e.link("members", m.ID)
+	e.exec("CREATE TABLE members_backup (LIKE members)")
+	e.exec("INSERT INTO members_backup SELECT * FROM members WHERE id = $1", m.ID)
+	e.exec("DELETE FROM members WHERE id = $1", m.ID)
+	// Edited in Twenty, the person is read and its member found gone.
+	if _, err := e.twenty.Put("people", map[string]any{"id": personID, "jobTitle": "Relawan"}); err != nil {
+		t.Fatal(err)
+	}
+	e.run("members")
+	if p, ok := e.twenty.Get("people", personID); !ok || p["deletedAt"] == nil {
+		t.Fatalf("the person of the deleted member is not soft-deleted: %v", p)
+	}
+	if _, linked := e.link("members", m.ID); linked {
+		t.Fatal("the pair of the deleted member is still linked")
+	}
+
+	e.exec("INSERT INTO members SELECT * FROM members_backup")
+	e.exec("UPDATE members SET full_name = 'Kembali ' || full_name, updated_at = now() WHERE id = $1", m.ID)
+	res := e.run("members")["members"]
+	if res.Counts.Created != 1 || res.Counts.Rejected != 0 || res.Status != "succeeded" {
+		t.Errorf("run after the restore: %s %+v %s", res.Status, res.Counts, res.Error)
+	}
+	p, ok := e.twenty.Get("people", personID)
+	if !ok || p["deletedAt"] != nil {
+		t.Fatalf("the person was not restored: %v", p)
+	}
+	name, _ := p["name"].(map[string]any)
+	if first, _ := name["firstName"].(string); !strings.HasPrefix(first, "Kembali ") {
+		t.Errorf("the restored person's name is %v, want the member's new values", name)
+	}
+	if id, linked := e.link("members", m.ID); !linked || id != personID {
+		t.Errorf("member linked to %q (%v), want %s", id, linked, personID)
+	}
+	n := 0
+	for _, q := range e.twenty.Records("people") {
+		if q["id"] == personID {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d people with id %s", n, personID)
+	}
+	if n := writes(e.run("members")); n != 0 {
+		t.Errorf("a rerun wrote %d records", n)
 	}
 }

@@ -233,6 +233,9 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 		for i := range res {
 			owners[i].results[si] = &res[i]
 		}
+		if err := r.reviveCreates(ctx, si, owners); err != nil {
+			return blocked, err
+		}
 	}
 
 	b := state.Batch{Pipeline: r.p.Name, RunID: r.runID, Cursors: map[string]connectors.Position{},
@@ -267,6 +270,68 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 	}
 	r.commitAsync(ctx, b, len(items))
 	return blocked, nil
+}
+
+// reviveCreates settles the creates of a batch written to side si whose
+// deterministic id is taken by a record of that side: the one this key had
+// before, when an earlier pair of the key was deleted (soft-deleted on si,
+// or left there as its partner went) and the key came back (a file row
+// added again, a soft-deleted record restored after its pair was
+// unlinked). A connector refuses such a create (the id exists) or, like
+// Twenty's, hands back the existing record. Either way that record is
+// looked up, and written instead: restored with the create's values when
+// it is deleted, updated with them when it is live. Other refusals stand.
+func (r *runner) reviveCreates(ctx context.Context, si int, owners []*item) error {
+	var ids []string
+	var taken []*item
+	for _, it := range owners {
+		w, res := it.writes[si], it.results[si]
+		if w.Op != connectors.OpCreate || res == nil {
+			continue
+		}
+		if connectors.IsRecordError(res.Err) || (res.Err == nil && res.Record != nil && res.Record.Deleted) {
+			ids = append(ids, w.ID)
+			taken = append(taken, it)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	recs, err := r.get(ctx, sideName(si), ids)
+	if err != nil {
+		return fmt.Errorf("looking up the records of %d creates %s refused: %w", len(ids), r.ref(sideName(si)), err)
+	}
+	var changes []connectors.Change
+	var revived []*item
+	for _, it := range taken {
+		w := it.writes[si]
+		rec := recs[w.ID]
+		if rec == nil || (!rec.Deleted && !connectors.IsRecordError(it.results[si].Err)) {
+			continue
+		}
+		op, how := connectors.OpRestore, "restored with these values"
+		if !rec.Deleted {
+			op, how = connectors.OpUpdate, "updated with these values"
+		}
+		changes = append(changes, connectors.Change{Op: op, ID: w.ID, Fields: w.Fields})
+		revived = append(revived, it)
+		for i := range it.decisions {
+			if it.decisions[i].Action == state.ActionCreate {
+				it.decisions[i].Reason += fmt.Sprintf("; its id %s is the record this key had before: %s", w.ID, how)
+			}
+		}
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	res, err := r.write(ctx, si, changes)
+	if err != nil {
+		return err
+	}
+	for i := range res {
+		revived[i].results[si] = &res[i]
+	}
+	return nil
 }
 
 // finish settles one item after its writes: its audit rows, link, reject,

@@ -423,8 +423,9 @@ func (r *runner) sameBatchCreates(pending []*item, side string) {
 }
 
 // recoverIntents settles the creates a crashed run left behind: a target
-// that exists is linked (no duplicate), a missing one is forgotten (the
-// cursor did not pass its record, so the create is planned again).
+// that exists is linked (no duplicate), a missing or deleted one is
+// forgotten (the cursor did not pass its record, so the create is planned
+// again).
 func (r *runner) recoverIntents(ctx context.Context) error {
 	intents, err := r.store.Intents(ctx, r.p.Name)
 	if err != nil {
@@ -462,7 +463,10 @@ func (r *runner) recoverIntents(ctx context.Context) error {
 					continue
 				}
 				rec, ok := got[in.TargetID]
-				if !ok {
+				if !ok || rec.Deleted {
+					// Missing: never written. Deleted: the record this
+					// key had before, deleted since (a key used again);
+					// the create, planned again, brings it back.
 					continue
 				}
 				l := state.Link{Pipeline: r.p.Name, UpdatedAt: r.now().UTC()}
