@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -573,7 +574,15 @@ func (r *runner) ref(side string) config.StreamRef {
 // pairs of resolved manual conflicts, whatever the cursors say.
 func (r *runner) retry(ctx context.Context, open []state.Reject) error {
 	var items []*item
+	reads := r.readSides()
 	for _, rj := range open {
+		// A reject of a record read from a side this pipeline no longer
+		// reads (a sink record's, from when it synced both ways) is kept
+		// for when it does: decided now, it would only be cleared as "not
+		// written", and its record, behind the cursor, never read again.
+		if !slices.Contains(reads, rj.Side) {
+			continue
+		}
 		items = append(items, &item{origin: rj.Side, key: rj.Key})
 	}
 	conflicts, err := r.store.Conflicts(ctx, r.p.Name, true)
