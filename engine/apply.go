@@ -108,6 +108,12 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 			if r.seen[key] && len(it.decisions) == 1 && quiet(it.decisions[0]) {
 				it.decisions = nil
 			}
+			if r.seen[key] && !it.newLink && it.reject == "" && it.del == nil && it.conflict == nil &&
+				it.writes == [2]*connectors.Change{} && onlySkips(it.decisions) {
+				// A pair skipped when read from the source (deleted on
+				// both sides, say), skipped again: counted once.
+				it.decisions = nil
+			}
 			if r.seen[key] && it.filtered != "" && !it.newLink {
 				// A linked pair skipped when read from the source already
 				// (or filtered out by the write of that reading): counted
