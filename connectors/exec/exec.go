@@ -270,6 +270,7 @@ func (c *Conn) start(ctx context.Context) error {
 	cmd := osexec.Command(c.argv[0], c.argv[1:]...)
 	cmd.Env = c.env
 	cmd.Dir = c.dir
+	ownGroup(cmd)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return err
@@ -315,7 +316,7 @@ func (c *Conn) start(ctx context.Context) error {
 			if err != nil {
 				if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) {
 					c.log.Warn("plugin output unreadable", "err", err)
-					_ = cmd.Process.Kill()
+					killGroup(cmd)
 				}
 				return
 			}
@@ -330,6 +331,8 @@ func (c *Conn) start(ctx context.Context) error {
 	}()
 	go func() {
 		p.err = cmd.Wait()
+		// What the plugin started goes with it.
+		killGroup(cmd)
 		close(p.exited)
 		read := make(chan struct{})
 		go func() {
@@ -395,7 +398,7 @@ func (c *Conn) kill() {
 	}
 	close(p.quit)
 	_ = p.stdin.Close()
-	_ = p.cmd.Process.Kill()
+	killGroup(p.cmd)
 	<-p.done
 }
 
@@ -500,7 +503,7 @@ func (c *Conn) Close() error {
 	select {
 	case <-p.done:
 	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
+		killGroup(p.cmd)
 		<-p.done
 	}
 	c.proc = nil

@@ -11,6 +11,7 @@ package exec_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -162,6 +163,19 @@ func running(pid int) bool {
 	return syscall.Kill(pid, 0) == nil
 }
 
+// alive reports whether the process exists and has not exited: a zombie
+// (exited, waiting for a parent that is not us to reap it) is not alive.
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return running(pid) // no /proc: existence is the best we have
+	}
+	// pid (comm) state ...: the state follows the last ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
 // call runs fn with a context that ends after timeout. If fn has not
 // returned a minute after that (the connector ignores the context), the
 // plugin's processes are killed so that it returns, and the test fails.
@@ -228,6 +242,18 @@ func TestRestartHandshakeFails(t *testing.T) {
 				}
 				if pid := f.pid("pid." + strconv.Itoa(start)); running(pid) {
 					t.Errorf("start %d: the plugin (pid %d) is still running after its handshake failed", start, pid)
+				}
+				if tc.mode == "orphan" {
+					// The child it left goes with it (killed with its
+					// process group), and does not work on for hours.
+					pid := f.pid("orphan." + strconv.Itoa(start) + ".pid")
+					deadline := time.Now().Add(5 * time.Second)
+					for alive(pid) && time.Now().Before(deadline) {
+						time.Sleep(20 * time.Millisecond)
+					}
+					if alive(pid) {
+						t.Errorf("start %d: the plugin's background child (pid %d) is still running", start, pid)
+					}
 				}
 			}
 			if strings.Contains(f.logs.String(), "unreadable") {
