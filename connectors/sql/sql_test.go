@@ -558,6 +558,27 @@ func TestAssignedKeyCreateReplay(t *testing.T) {
 			if n := len(readAll(t, s, 10, true)); n != 2 {
 				t.Errorf("%d rows after a replayed create, want 2", n)
 			}
+			// A create without an email could not be found again (a
+			// NULL never conflicts): it alone is refused, the others go in.
+			for _, empty := range []any{nil, ""} {
+				res, err := s.Write(context.Background(), []connectors.Change{
+					{Op: connectors.OpCreate, ID: uid(3), Fields: map[string]any{"name": "N3", "email": empty}},
+					{Op: connectors.OpCreate, ID: uid(4), Fields: map[string]any{"name": "N4", "email": fmt.Sprintf("e4-%v@x.id", empty == nil)}},
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var re *connectors.RecordError
+				if !errors.As(res[0].Err, &re) || !strings.Contains(re.Error(), "no value for email, the upsertOn column") {
+					t.Errorf("create with email %#v: %v, want a RecordError about the upsertOn column", empty, res[0].Err)
+				}
+				if res[1].Err != nil {
+					t.Errorf("the create beside it: %v", res[1].Err)
+				}
+			}
+			if n := len(readAll(t, s, 10, true)); n != 4 {
+				t.Errorf("%d rows, want 4 (the two with an email)", n)
+			}
 		})
 		t.Run("refused", func(t *testing.T) {
 			d := setup(t, b, ddl, map[string]any{"items": map[string]any{}})

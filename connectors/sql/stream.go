@@ -240,6 +240,23 @@ func (s *stream) errCreateNotReplayable(ch connectors.Change) error {
 	return nil
 }
 
+// errNoUpsertValue refuses a create into a table whose database assigns
+// the key when it leaves an upsertOn column empty: a NULL never conflicts,
+// so a replay of it after a crash would add a second row (see
+// errCreateNotReplayable).
+func (s *stream) errNoUpsertValue(ch connectors.Change) error {
+	if s.keepsIDs() || ch.Fields[s.cfg.Key] != nil {
+		return nil
+	}
+	for _, col := range s.cfg.UpsertOn {
+		if v := ch.Fields[col]; v == nil || v == "" {
+			return fmt.Errorf("the create has no value for %s, the upsertOn column that finds it again after a crash "+
+				"(the database assigns the key, so without it a replay would add a second row); give the record a %s", col, col)
+		}
+	}
+	return nil
+}
+
 // record builds a Record from one row of selectList.
 func (s *stream) record(vals []any) (connectors.Record, error) {
 	fields := make(map[string]any, len(s.cols))
@@ -477,6 +494,9 @@ var errNoDeletedAt = errors.New("the stream has no deletedAt column, so nothing 
 func (s *stream) statement(ch connectors.Change) (string, []any, error) {
 	switch ch.Op {
 	case connectors.OpCreate:
+		if err := s.errNoUpsertValue(ch); err != nil {
+			return "", nil, err
+		}
 		return s.insert(ch)
 	case connectors.OpUpdate, connectors.OpRestore:
 		if ch.Op == connectors.OpRestore && s.cfg.DeletedAt == "" {
