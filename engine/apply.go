@@ -262,10 +262,11 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 	}
 	// A record stamped in the future would take the cursor there, and the
 	// changes stamped before that time would go unread: the cursor stops at
-	// now + lookBack, so that the next run reads from now at the latest
-	// (and finds that record again, unchanged, until its time has come).
-	if ceiling := r.now().UTC().Add(r.p.LookBack); cursor.UpdatedAt.After(ceiling) {
-		cursor = connectors.Position{UpdatedAt: ceiling}
+	// now, so that the next run reads from lookBack before now at the
+	// latest (and finds that record again, unchanged, until its time has
+	// come).
+	if now := r.now().UTC(); cursor.UpdatedAt.After(now) {
+		cursor = connectors.Position{UpdatedAt: now}
 	}
 	si := sideIdx(side)
 	if moved && (!r.behind[si] || r.stored[si].Before(cursor)) {

@@ -132,6 +132,15 @@ func TestFutureStampDoesNotHideChanges(t *testing.T) {
 			if got := e.person("m00001").Fields["jobTitle"]; got != "Bendahara" {
 				t.Errorf("lookBack %v: jobTitle %v, want Bendahara", lb, got)
 			}
+			if lb > 0 {
+				// A late commit stamped before the previous run started
+				// is still within the window: the future record must not
+				// have taken the cursor past it.
+				lateMember(e, "late", "Wati", 10*time.Second)
+				if res := e.runOK(engine.RunParams{}); res.Counts != (state.Counts{Created: 1}) {
+					t.Errorf("lookBack %v: run after a late commit: %+v, want it created", lb, res.Counts)
+				}
+			}
 		}
 	})
 }

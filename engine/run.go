@@ -449,15 +449,15 @@ func (r *runner) readChanges(ctx context.Context, side string) error {
 	// stamped earlier than ones already read (a transaction that committed
 	// after a later one was read, a writer whose clock is behind). A record
 	// stamped in the future is read again by every run until its time has
-	// come, as the cursor stops at now + lookBack (see apply); a cursor
-	// left further ahead by an older version is read from now. The records
+	// come, as the cursor stops at now (see apply); a cursor left in the
+	// future by an older version is read as if it stood now. The records
 	// read again that a previous run synced come out unchanged and are not
 	// counted (see apply); the cursor only moves past where it stood.
 	now := r.now().UTC()
 	reread := false
 	if !r.params.Full {
 		after = stored
-		if after.UpdatedAt.After(now.Add(r.p.LookBack)) {
+		if after.UpdatedAt.After(now) {
 			after, reread = connectors.Position{UpdatedAt: now}, true
 		}
 		if r.p.LookBack > 0 && !after.UpdatedAt.IsZero() {
