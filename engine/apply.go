@@ -79,6 +79,29 @@ func quiet(d Decision) bool {
 		strings.HasSuffix(d.Reason, nothingToPull) || strings.HasSuffix(d.Reason, keptThere))
 }
 
+// dropSecondReading drops the decisions of a pair (by source key) that an
+// earlier reading of this run decided: an echo of its commit (unchanged),
+// a skip that reading counted already (deleted on both sides, say), a
+// linked pair a filter excludes, or anything at all in a dry run (which
+// committed nothing, so the pair would be decided a second time).
+func (r *runner) dropSecondReading(it *item, key string) {
+	if len(it.decisions) == 1 && quiet(it.decisions[0]) {
+		it.decisions = nil
+	}
+	if r.skipCounted[key] && !it.newLink && it.reject == "" && it.del == nil && it.conflict == nil &&
+		it.writes == [2]*connectors.Change{} && onlySkips(it.decisions) {
+		it.decisions = nil
+	}
+	if it.filtered != "" && !it.newLink {
+		// (A sink record matched with a filtered source record is a skip
+		// of its own.)
+		it.decisions = nil
+	}
+	if r.params.DryRun {
+		it.decisions, it.del, it.conflict, it.supersede = nil, nil, nil, 0
+	}
+}
+
 // onlySkips reports whether every decision is a skip.
 func onlySkips(ds []Decision) bool {
 	for _, d := range ds {
@@ -93,39 +116,32 @@ func onlySkips(ds []Decision) bool {
 // conflicts, intents and the cursor together. A failed record stops the
 // cursor of side before it for the rest of the run.
 func (r *runner) apply(ctx context.Context, items []*item, side string, blocked bool) (bool, error) {
+	// A record the look-back window read again, at or before the cursor a
+	// previous run left, was decided by that run: when it still needs
+	// nothing (unchanged, filtered out, left alone), it is not counted or
+	// audited again.
+	for _, it := range items {
+		if it.reread && it.reject == "" && it.del == nil && it.conflict == nil &&
+			it.writes == [2]*connectors.Change{} && onlySkips(it.decisions) {
+			it.decisions = nil
+		}
+	}
 	// A both-way run reads the pairs it has just written again from the
-	// other side: unchanged ones are not counted twice.
-	if r.p.Direction == config.Both && !r.retrying {
+	// other side (and a pair the retry of rejects decided, from either):
+	// the later reading of a pair is counted only when it finds something
+	// the earlier one did not count.
+	if r.p.Direction == config.Both {
+		if r.seen == nil {
+			r.seen, r.skipCounted = map[string]bool{}, map[string]bool{}
+		}
 		for _, it := range items {
 			key := it.sourceKey()
-			if side == config.SideSource {
-				if r.seen == nil {
-					r.seen = map[string]bool{}
-				}
-				r.seen[key] = true
-				continue
+			if r.seen[key] && !r.retrying {
+				r.dropSecondReading(it, key)
 			}
-			if r.seen[key] && len(it.decisions) == 1 && quiet(it.decisions[0]) {
-				it.decisions = nil
-			}
-			if r.seen[key] && !it.newLink && it.reject == "" && it.del == nil && it.conflict == nil &&
-				it.writes == [2]*connectors.Change{} && onlySkips(it.decisions) {
-				// A pair skipped when read from the source (deleted on
-				// both sides, say), skipped again: counted once.
-				it.decisions = nil
-			}
-			if r.seen[key] && it.filtered != "" && !it.newLink {
-				// A linked pair skipped when read from the source already
-				// (or filtered out by the write of that reading): counted
-				// once. A sink record matched with a filtered source record
-				// is a skip of its own.
-				it.decisions = nil
-			}
-			if r.seen[key] && r.params.DryRun {
-				// A real run has committed the pair's writes by now and
-				// reads them back as its own; a dry run committed nothing
-				// and would decide the pair a second time.
-				it.decisions, it.del, it.conflict, it.supersede = nil, nil, nil, 0
+			r.seen[key] = true
+			if len(it.decisions) > 0 && onlySkips(it.decisions) {
+				r.skipCounted[key] = true
 			}
 		}
 	}
@@ -178,16 +194,6 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 		}
 		for i := range it.decisions {
 			it.decisions[i].Reason += "; " + why
-		}
-	}
-	// A record the look-back window read again, at or before the cursor a
-	// previous run left, was decided by that run: when it still needs
-	// nothing (unchanged, filtered out, left alone), it is not counted or
-	// audited again.
-	for _, it := range items {
-		if it.reread && it.reject == "" && it.del == nil && it.conflict == nil &&
-			it.writes == [2]*connectors.Change{} && onlySkips(it.decisions) {
-			it.decisions = nil
 		}
 	}
 	if r.params.DryRun {
@@ -419,6 +425,12 @@ func (r *runner) finish(it *item, b *state.Batch) {
 		l := *it.linkOut
 		l.Pipeline, l.UpdatedAt = r.p.Name, at
 		b.Links = append(b.Links, l)
+		if r.seen != nil {
+			// A pair this reading created or linked: decided in this
+			// run under its source key (known only now for a create on
+			// the source).
+			r.seen[l.SourceKey] = true
+		}
 	} else if it.unlink && it.link != nil && !it.newLink && it.del == nil {
 		b.Unlink = append(b.Unlink, it.link.SourceKey)
 		if it.leave > 0 {

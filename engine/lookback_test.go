@@ -213,3 +213,42 @@ func TestIgnoredDeleteStaysUnlinked(t *testing.T) {
 		}
 	})
 }
+
+// TestLookBackBothWaysCountsEachChangeOnce: in a both-way run with a
+// look-back window, a sink record's soft delete (delete policy ignore) is
+// counted and audited once, though the source reading also reads its pair
+// again, unchanged and silent; and a sink record whose reject the retry
+// creates on the source is not counted again when the source reading finds
+// the record it has just created.
+func TestLookBackBothWaysCountsEachChangeOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		p := members(config.Both)
+		p.Delete = config.Delete{Policy: config.DeleteIgnore}
+		p.LookBack = time.Hour
+		e := newEnv(t, open, p)
+		e.seed(3)
+		e.runOK(engine.RunParams{})
+		del(t, e.snk, "people", e.person("m00001").ID)
+		res := e.runOK(engine.RunParams{})
+		if res.Counts != (state.Counts{Skipped: 1}) {
+			t.Errorf("run after a sink delete: %+v, want one skip", res.Counts)
+		}
+		audit, err := e.store.AuditList(context.Background(), res.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(audit) != 1 || audit[0].Reason != "deleted on the sink; delete policy is ignore" {
+			t.Errorf("audit %+v, want the delete once", audit)
+		}
+
+		e.snk.S("people").Put(connectors.Record{ID: "p-bad", Fields: map[string]any{
+			"name": map[string]any{"firstName": "Rusak"}, "emails": map[string]any{"primaryEmail": "rusak@x.id"}, "invalid": true}})
+		if res := e.run(engine.RunParams{})[0]; res.Counts != (state.Counts{Rejected: 1}) {
+			t.Fatalf("run with an invalid sink record: %+v", res.Counts)
+		}
+		update(t, e.snk, "people", "p-bad", map[string]any{"invalid": false})
+		if res := e.runOK(engine.RunParams{}); res.Counts != (state.Counts{Created: 1}) {
+			t.Errorf("run after the fix: %+v, want the create only", res.Counts)
+		}
+	})
+}
