@@ -1,9 +1,12 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,6 +82,24 @@ func quiet(d Decision) bool {
 		strings.HasSuffix(d.Reason, nothingToPull) || strings.HasSuffix(d.Reason, keptThere))
 }
 
+// heldAlready reports whether c is the open conflict of its pair as the run
+// found it: the same fields and values.
+func (r *runner) heldAlready(c *state.Conflict) bool {
+	open, ok := r.openConflicts[c.SourceKey]
+	if !ok || open.SinkKey != c.SinkKey || !slices.Equal(open.Fields, c.Fields) {
+		return false
+	}
+	// The stored values come back as JSON decodes them: compare encodings.
+	for _, pair := range [][2]map[string]any{{open.Source, c.Source}, {open.Sink, c.Sink}} {
+		a, err1 := json.Marshal(pair[0])
+		b, err2 := json.Marshal(pair[1])
+		if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
+			return false
+		}
+	}
+	return true
+}
+
 // dropSecondReading drops the decisions of a pair (by source key) that an
 // earlier reading of this run decided: an echo of its commit (unchanged),
 // a skip that reading counted already (deleted on both sides, say), a
@@ -121,9 +142,16 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 	// nothing (unchanged, filtered out, left alone), it is not counted or
 	// audited again.
 	for _, it := range items {
-		if it.reread && it.reject == "" && it.del == nil && it.conflict == nil &&
-			it.writes == [2]*connectors.Change{} && onlySkips(it.decisions) {
+		if !it.reread || it.reject != "" || it.del != nil || it.writes != [2]*connectors.Change{} {
+			continue
+		}
+		if it.conflict == nil && onlySkips(it.decisions) {
 			it.decisions = nil
+		}
+		if it.conflict != nil && r.heldAlready(it.conflict) {
+			// Held again with the values it is held with: it stays as it
+			// is, not counted again.
+			it.decisions, it.conflict = nil, nil
 		}
 	}
 	// A both-way run reads the pairs it has just written again from the

@@ -252,3 +252,42 @@ func TestLookBackBothWaysCountsEachChangeOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestLookBackDoesNotHoldAConflictAgain: an open manual conflict whose pair
+// the look-back window reads again, unchanged, stays as it is: not counted
+// or audited again on every run.
+func TestLookBackDoesNotHoldAConflictAgain(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		e := conflictEnv(t, open, config.Conflict{Policy: config.ConflictManual}, true, false)
+		e.cfg.Pipelines["members"].LookBack = time.Hour
+		if res := e.run(engine.RunParams{})[0]; res.Counts.Conflicts != 1 {
+			t.Fatalf("first run: %+v", res.Counts)
+		}
+		for i := 0; i < 2; i++ {
+			res := e.run(engine.RunParams{})[0]
+			if res.Counts != (state.Counts{}) {
+				t.Errorf("run %d after the conflict was held: %+v, want nothing counted", i+2, res.Counts)
+			}
+			audit, err := e.store.AuditList(context.Background(), res.RunID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(audit) != 0 {
+				t.Errorf("run %d audited %+v", i+2, audit)
+			}
+		}
+		cs, err := e.store.Conflicts(context.Background(), "members", false)
+		if err != nil || len(cs) != 1 {
+			t.Fatalf("open conflicts %+v %v, want the one", cs, err)
+		}
+		// A new change to the pair is held again, with its new values.
+		update(t, e.src, "members", "m1", map[string]any{"first": "Rina-S2"})
+		if res := e.run(engine.RunParams{})[0]; res.Counts.Conflicts != 1 {
+			t.Errorf("run after a new change: %+v, want the conflict held again", res.Counts)
+		}
+		cs, _ = e.store.Conflicts(context.Background(), "members", false)
+		if len(cs) != 1 || cs[0].Source["name.firstName"] != "Rina-S2" {
+			t.Errorf("open conflicts %+v, want the new values", cs)
+		}
+	})
+}

@@ -114,6 +114,8 @@ type runner struct {
 	// open holds the pipeline's open conflicts as the run found them, by
 	// source key (read-only once the run reads changes).
 	open map[string]int64
+	// openConflicts holds those conflicts whole (read-only, like open).
+	openConflicts map[string]state.Conflict
 	// closed holds the open conflicts closed in this run, by source key.
 	closed map[string]int64
 	// seen holds the pairs (by source key) a reading of this both-way run
@@ -594,9 +596,11 @@ func (r *runner) retry(ctx context.Context, open []state.Reject) error {
 		return fmt.Errorf("listing the conflicts of %q: %w", r.p.Name, err)
 	}
 	r.open = map[string]int64{}
+	r.openConflicts = map[string]state.Conflict{}
 	for _, c := range conflicts {
 		if c.Resolution == "" {
 			r.open[c.SourceKey] = c.ID
+			r.openConflicts[c.SourceKey] = c
 		}
 		// A resolution applies once: the run that applies it marks it.
 		if (c.Resolution == state.TakeSource || c.Resolution == state.TakeSink) && c.AppliedAt == nil {
