@@ -14,6 +14,7 @@ import (
 
 	"github.com/kelompok/pipe/config"
 	"github.com/kelompok/pipe/connectors"
+	"github.com/kelompok/pipe/engine/mapping"
 	"github.com/kelompok/pipe/engine/state"
 )
 
@@ -356,6 +357,7 @@ func (r *runner) reviveCreates(ctx context.Context, si int, owners []*item) erro
 		}
 		changes = append(changes, connectors.Change{Op: op, ID: w.ID, Fields: w.Fields})
 		revived = append(revived, it)
+		it.revived = true
 		for i := range it.decisions {
 			if it.decisions[i].Action == state.ActionCreate {
 				it.decisions[i].Reason += fmt.Sprintf("; its id %s is the record this key had before: %s", w.ID, how)
@@ -469,6 +471,13 @@ func (r *runner) finish(it *item, b *state.Batch) {
 		// Changed since it was left alone: synced again like any record.
 		b.UnlinkedCleared = append(b.UnlinkedCleared, *it.unlinked)
 	}
+	if it.linkOut != nil && (it.newLink || it.revived) {
+		// Either record may have been left alone by an earlier pair: it
+		// is linked again now.
+		b.UnlinkedCleared = append(b.UnlinkedCleared,
+			state.Unlinked{Side: config.SideSource, Key: it.linkOut.SourceKey},
+			state.Unlinked{Side: config.SideSink, Key: it.linkOut.SinkKey})
+	}
 	if it.conflict != nil {
 		b.Conflicts = append(b.Conflicts, *it.conflict)
 	}
@@ -508,7 +517,7 @@ func (r *runner) leaveUnlinked(b *state.Batch, l *state.Link, li int, rec *conne
 	}
 	keys := r.linkKeys(l)
 	b.Unlinked = append(b.Unlinked, state.Unlinked{Pipeline: r.p.Name, Side: sideName(li), Key: keys[li],
-		PartnerKey: keys[1-li], UpdatedAt: rec.UpdatedAt})
+		PartnerKey: keys[1-li], UpdatedAt: rec.UpdatedAt, Hash: mapping.Hash(rec.Fields)})
 }
 
 // pendDelete adds an item's delete to the ones the end-of-run guard checks.

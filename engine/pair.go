@@ -37,6 +37,7 @@ type item struct {
 	unlinked *state.Unlinked
 	left     bool
 	leave    int
+	revived  bool // a create written to the key's earlier record (reviveCreates)
 
 	reject   string         // reason the record is refused
 	wait     bool           // reject is a wait for another pipeline's link
@@ -147,8 +148,8 @@ func (r *runner) lookupLinks(ctx context.Context, items []*item, side string) er
 
 // lookupUnlinked finds the live unlinked items that were left alone when
 // their partner was deleted (delete policy ignore, or a side the pipeline
-// does not write). One that has not changed since stays unlinked: neither
-// matched nor created again, so that reading it again (--full, the
+// does not write). One whose content has not changed since stays unlinked:
+// neither matched nor created again, so that reading it again (--full, the
 // look-back window) does not undo the delete.
 //
 // It runs ahead of the ordered part (prefetch) without waiting for the
@@ -176,7 +177,13 @@ func (r *runner) lookupUnlinked(ctx context.Context, items []*item, side string)
 	for _, it := range items {
 		if u, ok := found[it.key]; ok && it.link == nil {
 			it.unlinked = &u
-			it.left = !it.recs[si].UpdatedAt.After(u.UpdatedAt)
+			// Changed is a content change: updatedAt may be rounded (two
+			// edits in one millisecond) or behind (a writer's clock).
+			if u.Hash != "" {
+				it.left = mapping.Hash(it.recs[si].Fields) == u.Hash
+			} else {
+				it.left = !it.recs[si].UpdatedAt.After(u.UpdatedAt)
+			}
 		}
 	}
 	return nil

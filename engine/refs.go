@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/kelompok/pipe/config"
 	"github.com/kelompok/pipe/connectors"
 	"github.com/kelompok/pipe/engine/functions"
+	"github.com/kelompok/pipe/engine/mapping"
 )
 
 // refsIn collects the ref() values of mapped fields (nested maps and lists
@@ -134,6 +137,10 @@ func (r *runner) lookupRefs(ctx context.Context, pipeline, side string, keys []s
 type refGap struct {
 	deleted bool   // soft-deleted on the referenced side
 	missing bool   // not found on the referenced side
+	// left is the other side of the referenced pipeline, when the record
+	// was left unlinked there as its partner was deleted (state.Unlinked)
+	// and has not changed since.
+	left string
 	reject  string // the referenced pipeline's open reject of the record
 }
 
@@ -164,10 +171,13 @@ func (r *runner) whyUnlinked(ctx context.Context, pipeline, side string, keys []
 		r.e.log.Warn("could not read the records unresolved refs point to", "pipeline", r.p.Name,
 			"ref", pipeline, "side", side, "stream", ref.String(), "error", err)
 	} else {
+		live := map[string]map[string]any{}
 		for _, rec := range recs {
 			found[rec.ID] = true
 			if rec.Deleted {
 				out[rec.ID] = refGap{deleted: true}
+			} else {
+				live[rec.ID] = rec.Fields
 			}
 		}
 		for _, k := range keys {
@@ -175,6 +185,7 @@ func (r *runner) whyUnlinked(ctx context.Context, pipeline, side string, keys []
 				out[k] = refGap{missing: true}
 			}
 		}
+		r.leftUnlinked(ctx, pipeline, side, live, out)
 	}
 	rejects, err := r.refRejects(ctx, pipeline)
 	if err != nil {
@@ -190,6 +201,27 @@ func (r *runner) whyUnlinked(ctx context.Context, pipeline, side string, keys []
 		}
 	}
 	return out
+}
+
+// leftUnlinked marks in out the live referenced records (fields by key)
+// that their pipeline left unlinked when their partner was deleted, and
+// that have not changed since: they stay unlinked until they change.
+func (r *runner) leftUnlinked(ctx context.Context, pipeline, side string, live map[string]map[string]any, out map[string]refGap) {
+	if len(live) == 0 {
+		return
+	}
+	keys := slices.Sorted(maps.Keys(live))
+	left, err := r.store.Unlinked(ctx, pipeline, side, keys)
+	if err != nil {
+		r.e.log.Warn("could not look up the records unresolved refs point to in the state store", "pipeline", r.p.Name,
+			"ref", pipeline, "side", side, "error", err)
+		return
+	}
+	for k, u := range left {
+		if u.Hash == "" || mapping.Hash(live[k]) == u.Hash {
+			out[k] = refGap{left: otherSide(side)}
+		}
+	}
 }
 
 // refGet reads records by key from a referenced pipeline's stream, opened
@@ -277,6 +309,10 @@ func (r *runner) unresolved(it *item, ref functions.Ref, side string, why refGap
 	case why.missing:
 		it.reject = fmt.Sprintf("refers to %s %s key %s, which does not exist there: "+
 			"change the reference or restore that record (retried on later runs)", ref.Pipeline, side, ref.Key)
+		return
+	case why.left != "":
+		it.reject = fmt.Sprintf("refers to %s %s key %s, which %s left unlinked when its %s partner was deleted: "+
+			"it is synced again when it changes (retried on later runs)", ref.Pipeline, side, ref.Key, ref.Pipeline, why.left)
 		return
 	}
 	what := fmt.Sprintf("%s has no link for %s key %s yet", ref.Pipeline, side, ref.Key)

@@ -235,3 +235,40 @@ func TestPulledRefToDeletedCompanyRejects(t *testing.T) {
 		}
 	})
 }
+
+// TestRefToOrganizationLeftUnlinkedRejects: an organization whose company
+// was destroyed in the CRM, with delete policy ignore, is left unlinked
+// until it changes: a member that refers to it would wait forever. It is
+// rejected, saying why; once the organization changes and is synced again,
+// the member follows.
+func TestRefToOrganizationLeftUnlinkedRejects(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		e := orgEnv(t, open, config.DeleteIgnore, config.Push)
+		e.src.S("orgs").Put(connectors.Record{ID: "o1", Fields: map[string]any{"name": "Kelompok Tani"}})
+		e.runOK(engine.RunParams{Pipelines: []string{"organizations"}})
+		company := engine.CreateID("organizations", config.SideSink, "o1")
+		destroy(t, e.snk.S("companies"), company)
+		// The organization's pair is read (it changed) and found without
+		// its company: left unlinked.
+		update(t, e.src, "orgs", "o1", map[string]any{"name": "Kelompok Tani Makmur"})
+		e.runOK(engine.RunParams{Pipelines: []string{"organizations"}})
+		if e.snk.S("companies").Len() != 0 {
+			t.Fatalf("the destroyed company was created again")
+		}
+		e.src.S("members").Put(e.memberOf("m1", "Ani", "o1"))
+		res := e.runMembers()
+		if res.Status != state.RunPartial || res.Counts.Rejected != 1 {
+			t.Fatalf("run: %s %+v", res.Status, res.Counts)
+		}
+		want := "refers to organizations source key o1, which organizations left unlinked when its sink partner was deleted: " +
+			"it is synced again when it changes (retried on later runs)"
+		if rj := e.reject(config.SideSource, "m1"); rj.Reason != want {
+			t.Fatalf("reason = %q, want %q", rj.Reason, want)
+		}
+		update(t, e.src, "orgs", "o1", map[string]any{"name": "Kelompok Tani Sejahtera"})
+		if res := e.runOK(engine.RunParams{Pipelines: []string{"organizations"}}); res.Counts.Created != 1 {
+			t.Fatalf("organization changed: %+v", res.Counts)
+		}
+		e.checkLinked("m1", "o1")
+	})
+}

@@ -78,6 +78,17 @@ func TestReusedKeyBringsBackItsRecord(t *testing.T) {
 			if len(rejects) != 0 {
 				t.Errorf("%s: rejects %+v", policy, rejects)
 			}
+			if policy == config.DeleteIgnore {
+				// The sink record was left alone when its source record
+				// went; linked again, it is no longer recorded so.
+				left, err := e.store.Unlinked(context.Background(), "members", config.SideSink, []string{old.ID})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(left) != 0 {
+					t.Errorf("%s: the sink record is still recorded as left unlinked: %+v", policy, left)
+				}
+			}
 			// And the next run finds nothing to do.
 			if res := e.runOK(engine.RunParams{}); res.Counts != (state.Counts{}) {
 				t.Errorf("%s: rerun %+v", policy, res.Counts)

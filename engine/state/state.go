@@ -171,7 +171,7 @@ type Intent struct {
 // Unlinked is a live record whose partner was deleted while the pipeline
 // left it alone (delete policy ignore, or a side the pipeline does not
 // write): the link was removed and nothing was written. The engine does not
-// create a partner for the record again until it changes after UpdatedAt,
+// create a partner for the record again until its content changes (Hash),
 // so reading it again (a --full run, the cursor's look-back window) does not
 // undo the delete.
 type Unlinked struct {
@@ -183,6 +183,9 @@ type Unlinked struct {
 	// UpdatedAt is the live record's updatedAt when the link was removed,
 	// kept exactly (as cursor positions are).
 	UpdatedAt time.Time `json:"updatedAt"`
+	// Hash is a content hash of the live record then: the record has
+	// changed when its hash differs, whatever its updatedAt says.
+	Hash string `json:"hash"`
 	// At is when the link was removed (set by the store when zero).
 	At time.Time `json:"at"`
 }

@@ -203,14 +203,14 @@ func queueUnlinked(q *pgx.Batch, b *state.Batch, now time.Time) {
 		// which PostgreSQL refuses: the last one wins.
 		type key struct{ p, s, k string }
 		at := make(map[key]int, len(b.Unlinked))
-		cols := make([][]string, 5)
+		cols := make([][]string, 6)
 		var ats []time.Time
 		for _, u := range b.Unlinked {
 			t := now
 			if !u.At.IsZero() {
 				t = ts(u.At)
 			}
-			row := []string{pipelineOr(u.Pipeline, b.Pipeline), u.Side, u.Key, u.PartnerKey, column.ExactTime(u.UpdatedAt)}
+			row := []string{pipelineOr(u.Pipeline, b.Pipeline), u.Side, u.Key, u.PartnerKey, column.ExactTime(u.UpdatedAt), u.Hash}
 			k := key{row[0], row[1], row[2]}
 			if i, ok := at[k]; ok {
 				for c, v := range row {
@@ -225,11 +225,11 @@ func queueUnlinked(q *pgx.Batch, b *state.Batch, now time.Time) {
 			}
 			ats = append(ats, t)
 		}
-		q.Queue(`INSERT INTO unlinked (pipeline, side, key, partner_key, updated_at, at)
-			SELECT p, s, k, pk, u, a
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS t(p, s, k, pk, u, a)
+		q.Queue(`INSERT INTO unlinked (pipeline, side, key, partner_key, updated_at, hash, at)
+			SELECT p, s, k, pk, u, h, a
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) AS t(p, s, k, pk, u, h, a)
 			ON CONFLICT (pipeline, side, key) DO UPDATE SET partner_key = excluded.partner_key,
-				updated_at = excluded.updated_at, at = excluded.at`,
-			cols[0], cols[1], cols[2], cols[3], cols[4], ats)
+				updated_at = excluded.updated_at, hash = excluded.hash, at = excluded.at`,
+			cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], ats)
 	}
 }

@@ -340,7 +340,7 @@ func (s *Store) Unlinked(ctx context.Context, pipeline, side string, keys []stri
 	rows, err := collect(ctx, s, fmt.Sprintf("unlinked %s records of %q", side, pipeline), func(row pgx.Row) (state.Unlinked, error) {
 		var u state.Unlinked
 		var updated string
-		if err := row.Scan(&u.Pipeline, &u.Side, &u.Key, &u.PartnerKey, &updated, &u.At); err != nil {
+		if err := row.Scan(&u.Pipeline, &u.Side, &u.Key, &u.PartnerKey, &updated, &u.Hash, &u.At); err != nil {
 			return u, err
 		}
 		u.At = u.At.UTC()
@@ -349,7 +349,7 @@ func (s *Store) Unlinked(ctx context.Context, pipeline, side string, keys []stri
 			return u, fmt.Errorf("stored updatedAt %q of %q: %w", updated, u.Key, err)
 		}
 		return u, nil
-	}, `SELECT pipeline, side, key, partner_key, updated_at, at FROM unlinked
+	}, `SELECT pipeline, side, key, partner_key, updated_at, hash, at FROM unlinked
 		WHERE pipeline = $1 AND side = $2 AND key = ANY($3::text[])`, pipeline, side, keys)
 	if err != nil {
 		return nil, err

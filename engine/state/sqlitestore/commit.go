@@ -305,17 +305,17 @@ func unlinked(ctx context.Context, tx *sql.Tx, stmts *stmtCache, b *state.Batch,
 		return fmt.Errorf("clear unlinked: %w", err)
 	}
 	if err := execRows(ctx, tx, stmts, `
-		INSERT INTO unlinked (pipeline, side, key, partner_key, updated_at, at) VALUES `, `
+		INSERT INTO unlinked (pipeline, side, key, partner_key, updated_at, hash, at) VALUES `, `
 		ON CONFLICT (pipeline, side, key) DO UPDATE SET partner_key = excluded.partner_key,
-			updated_at = excluded.updated_at, at = excluded.at`,
-		6, len(b.Unlinked), func(i int) ([]any, error) {
+			updated_at = excluded.updated_at, hash = excluded.hash, at = excluded.at`,
+		7, len(b.Unlinked), func(i int) ([]any, error) {
 			u := b.Unlinked[i]
 			at := now
 			if !u.At.IsZero() {
 				at = column.Norm(u.At)
 			}
 			return []any{pipelineOr(u.Pipeline, b.Pipeline), u.Side, u.Key, u.PartnerKey,
-				column.ExactTime(u.UpdatedAt), at.UnixMicro()}, nil
+				column.ExactTime(u.UpdatedAt), u.Hash, at.UnixMicro()}, nil
 		}); err != nil {
 		return fmt.Errorf("unlinked: %w", err)
 	}

@@ -475,7 +475,7 @@ func (s *Store) Unlinked(ctx context.Context, pipeline, side string, keys []stri
 		for _, k := range chunk {
 			args = append(args, k)
 		}
-		if err := s.unlinkedChunk(ctx, out, `SELECT pipeline, side, key, partner_key, updated_at, at FROM unlinked
+		if err := s.unlinkedChunk(ctx, out, `SELECT pipeline, side, key, partner_key, updated_at, hash, at FROM unlinked
 			WHERE pipeline = ? AND side = ? AND key IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args); err != nil {
 			return nil, fmt.Errorf("sqlite state store: unlinked %s records of %q: %w", side, pipeline, err)
 		}
@@ -494,7 +494,7 @@ func (s *Store) unlinkedChunk(ctx context.Context, out map[string]state.Unlinked
 		var u state.Unlinked
 		var updated string
 		var at int64
-		if err := rows.Scan(&u.Pipeline, &u.Side, &u.Key, &u.PartnerKey, &updated, &at); err != nil {
+		if err := rows.Scan(&u.Pipeline, &u.Side, &u.Key, &u.PartnerKey, &updated, &u.Hash, &at); err != nil {
 			return err
 		}
 		if u.UpdatedAt, err = column.ParseExactTime(updated); err != nil {

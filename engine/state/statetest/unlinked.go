@@ -36,7 +36,7 @@ func (s suite) unlinked(t *testing.T) {
 				t.Errorf("%s: %q missing (got %+v)", what, k, got)
 				continue
 			}
-			if g.Pipeline != w.Pipeline || g.Side != w.Side || g.Key != w.Key || g.PartnerKey != w.PartnerKey ||
+			if g.Pipeline != w.Pipeline || g.Side != w.Side || g.Key != w.Key || g.PartnerKey != w.PartnerKey || g.Hash != w.Hash ||
 				!g.UpdatedAt.Equal(w.UpdatedAt) || g.UpdatedAt.Location() != time.UTC || !g.At.Equal(w.At) || g.At.Location() != time.UTC {
 				t.Errorf("%s: %q = %+v, want %+v", what, k, g, w)
 			}
@@ -58,7 +58,7 @@ func (s suite) unlinked(t *testing.T) {
 	at2 := time.Date(2026, 3, 6, 8, 0, 0, 987654321, time.UTC)
 	before := time.Now().UTC().Truncate(time.Microsecond)
 	commit(t, st, state.Batch{Pipeline: "members", Unlinked: []state.Unlinked{
-		{Side: "source", Key: "m-1", PartnerKey: "p-1", UpdatedAt: upd1},
+		{Side: "source", Key: "m-1", PartnerKey: "p-1", UpdatedAt: upd1, Hash: "h-m1"},
 		{Side: "sink", Key: "p-2", PartnerKey: "m-2", UpdatedAt: upd2, At: at2},
 		{Pipeline: "events", Side: "source", Key: "m-1", PartnerKey: "e-1", UpdatedAt: upd2, At: at2},
 	}})
@@ -71,7 +71,7 @@ func (s suite) unlinked(t *testing.T) {
 	if m1.UpdatedAt.Nanosecond() != 123456789 || !m1.UpdatedAt.Equal(upd1) {
 		t.Errorf("UpdatedAt = %v (ns %d), want %v exactly", m1.UpdatedAt, m1.UpdatedAt.Nanosecond(), upd1)
 	}
-	m1Want := state.Unlinked{Pipeline: "members", Side: "source", Key: "m-1", PartnerKey: "p-1", UpdatedAt: upd1, At: m1.At}
+	m1Want := state.Unlinked{Pipeline: "members", Side: "source", Key: "m-1", PartnerKey: "p-1", UpdatedAt: upd1, Hash: "h-m1", At: m1.At}
 	check("source side", got, map[string]state.Unlinked{"m-1": m1Want})
 	p2Want := state.Unlinked{Pipeline: "members", Side: "sink", Key: "p-2", PartnerKey: "m-2", UpdatedAt: upd2, At: at2.Truncate(time.Microsecond)}
 	check("sink side", get("members", "sink", "p-2", "m-1"), map[string]state.Unlinked{"p-2": p2Want})
@@ -91,11 +91,11 @@ func (s suite) unlinked(t *testing.T) {
 	upd3 := time.Date(2026, 4, 1, 0, 0, 0, 999999999, time.UTC)
 	at3 := time.Date(2026, 4, 2, 0, 0, 0, 5000, time.UTC)
 	commit(t, st, state.Batch{Pipeline: "members", Unlinked: []state.Unlinked{
-		{Side: "source", Key: "m-1", PartnerKey: "p-9", UpdatedAt: upd3, At: at3},
+		{Side: "source", Key: "m-1", PartnerKey: "p-9", UpdatedAt: upd3, Hash: "h-m1b", At: at3},
 		{Side: "source", Key: "m-3", PartnerKey: "p-3a", UpdatedAt: upd2, At: at2},
 		{Side: "source", Key: "m-3", PartnerKey: "p-3b", UpdatedAt: upd3, At: at3},
 	}})
-	m1Want = state.Unlinked{Pipeline: "members", Side: "source", Key: "m-1", PartnerKey: "p-9", UpdatedAt: upd3, At: at3}
+	m1Want = state.Unlinked{Pipeline: "members", Side: "source", Key: "m-1", PartnerKey: "p-9", UpdatedAt: upd3, Hash: "h-m1b", At: at3}
 	m3Want := state.Unlinked{Pipeline: "members", Side: "source", Key: "m-3", PartnerKey: "p-3b", UpdatedAt: upd3, At: at3}
 	check("replaced", get("members", "source", "m-1", "m-3"), map[string]state.Unlinked{"m-1": m1Want, "m-3": m3Want})
 	check("other pipeline after a replace", get("events", "source", "m-1"), map[string]state.Unlinked{"m-1": e1Want})
