@@ -229,6 +229,16 @@ type Trigger struct {
 	Webhook bool `json:"webhook,omitempty"`
 }
 
+// MarshalJSON writes LookBack as a duration string ("1m0s", "0s"), as
+// the configuration gives it.
+func (p Pipeline) MarshalJSON() ([]byte, error) {
+	type plain Pipeline // without this method
+	return json.Marshal(struct {
+		plain
+		LookBack string `json:"lookBack"`
+	}{plain(p), p.LookBack.String()})
+}
+
 // MarshalJSON writes Schedule as a duration string ("15m0s").
 func (t Trigger) MarshalJSON() ([]byte, error) {
 	var v struct {

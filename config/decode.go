@@ -228,8 +228,11 @@ func (l *loader) decodePipeline(cfg *Config, name string, v cue.Value) *Pipeline
 	}
 	p.Trigger.Webhook = raw.Trigger.Webhook
 	p.Trigger.Schedule = l.checkDuration(v, raw.Trigger.Schedule, append(path, "trigger", "schedule")...)
-	if d, err := time.ParseDuration(raw.LookBack); err != nil || d != 0 { // "0s" turns it off
-		p.LookBack = l.checkDuration(v, raw.LookBack, append(path, "lookBack")...)
+	if d, err := time.ParseDuration(raw.LookBack); err != nil || d < 0 {
+		l.errorf(l.at(v, append(path, "lookBack")...), append(path, "lookBack"),
+			`invalid duration %q: write a Go duration such as "1m" or "30s", or "0s" to read from the cursor itself`, raw.LookBack)
+	} else {
+		p.LookBack = d
 	}
 	for i := range p.Tests {
 		p.Tests[i].Pos = l.position(l.at(v, append(path, "tests", strconv.Itoa(i))...))

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ connections: mem: {kind: "memory", streams: {a: columns: {id: "uuid", n: "int"},
 		{`lookBack: "0s"`, 0, ""},
 		{`lookBack: "0m"`, 0, ""},
 		{`lookBack: "-1m"`, 0, `p.cue:3:12: pipelines.p.lookBack: invalid duration "-1m"`},
-		{`lookBack: "soon"`, 0, `p.cue:3:12: pipelines.p.lookBack: invalid duration "soon"`},
+		{`lookBack: "soon"`, 0, `p.cue:3:12: pipelines.p.lookBack: invalid duration "soon": write a Go duration such as "1m" or "30s", or "0s" to read from the cursor itself`},
 	} {
 		dir := writeDir(t, map[string]string{"conn.cue": conn, "p.cue": `package pipe
 pipelines: p: {source: "mem.a", sink: "mem.b", push: {n: "n"},
@@ -45,5 +46,17 @@ pipelines: p: {source: "mem.a", sink: "mem.b", push: {n: "n"},
 		if got := cfg.Pipelines["p"].LookBack; got != tc.want {
 			t.Errorf("%s: LookBack = %v, want %v", tc.line, got, tc.want)
 		}
+	}
+}
+
+// TestLookBackJSON: a pipeline's lookBack is written as a duration string,
+// as the configuration gives it, not in nanoseconds.
+func TestLookBackJSON(t *testing.T) {
+	b, err := json.Marshal(&config.Pipeline{Name: "p", LookBack: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"lookBack":"1m0s"`) || strings.Count(string(b), `"lookBack"`) != 1 || !strings.Contains(string(b), `"name":"p"`) {
+		t.Errorf("pipeline JSON %s, want lookBack \"1m0s\" once, beside the other fields", b)
 	}
 }

@@ -40,9 +40,9 @@ func (r *runner) decide(it *item, w *worker) {
 	if it.link == nil {
 		o := it.recs[oi]
 		if gone(o) {
-			reason := fmt.Sprintf("deleted on the %s and never synced", it.origin)
+			reason := fmt.Sprintf("deleted on the %s and not linked", it.origin)
 			if o == nil {
-				reason = fmt.Sprintf("%s record %s no longer exists and was never synced", it.origin, it.key)
+				reason = fmt.Sprintf("%s record %s no longer exists and is not linked", it.origin, it.key)
 			}
 			r.note(it, state.ActionSkip, "", reason, nil)
 			return
