@@ -135,13 +135,13 @@ func (r *runner) lookupRefs(ctx context.Context, pipeline, side string, keys []s
 // refGap says why a referenced record has no link (the zero value: no
 // known reason, it is not synced yet).
 type refGap struct {
-	deleted bool   // soft-deleted on the referenced side
-	missing bool   // not found on the referenced side
+	deleted bool // soft-deleted on the referenced side
+	missing bool // not found on the referenced side
 	// left is the other side of the referenced pipeline, when the record
 	// was left unlinked there as its partner was deleted (state.Unlinked)
 	// and has not changed since.
-	left string
-	reject  string // the referenced pipeline's open reject of the record
+	left   string
+	reject string // the referenced pipeline's open reject of the record
 }
 
 // refCache holds what a run looked up to explain unresolved refs: the
