@@ -304,11 +304,14 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 		cursor = connectors.Position{UpdatedAt: now}
 	}
 	si := sideIdx(side)
-	if moved && (!r.behind[si] || r.stored[si].Before(cursor)) {
+	if moved && (!r.behind[si] || r.rewind[si] || r.stored[si].Before(cursor)) {
 		// A run that reads from before the cursor (--full, the look-back
 		// window) moves it only past where it stood (a --full --limit run
-		// must not move it back).
+		// must not move it back), unless it stood in the future.
 		b.Cursors[side] = cursor
+		if r.rewind[si] {
+			r.rewind[si], r.stored[si] = false, cursor
+		}
 	}
 	r.commitAsync(ctx, b, len(items))
 	return blocked, nil

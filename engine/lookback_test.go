@@ -295,3 +295,55 @@ func TestLookBackDoesNotHoldAConflictAgain(t *testing.T) {
 		}
 	})
 }
+
+// TestCursorLeftInTheFutureIsBroughtBack: a cursor an older version left in
+// the future (a record stamped ahead of time took it there) is read as if
+// it stood now, and written back to the present by the next run, so that
+// changes between runs spaced further apart than lookBack are read.
+func TestCursorLeftInTheFutureIsBroughtBack(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		p := members(config.Push)
+		p.LookBack = time.Minute
+		e := newEnv(t, open, p)
+		e.seed(3)
+		e.runOK(engine.RunParams{})
+		ctx := context.Background()
+		future := connectors.Position{UpdatedAt: e.clock.Now().AddDate(1, 0, 0), ID: "zzz"}
+		if err := e.store.Commit(ctx, state.Batch{Pipeline: "members", Cursors: map[string]connectors.Position{config.SideSource: future}}); err != nil {
+			t.Fatal(err)
+		}
+		advance := func(d time.Duration) {
+			e.clock.mu.Lock()
+			e.clock.t = e.clock.t.Add(d)
+			e.clock.mu.Unlock()
+		}
+		// A run that reads nothing new brings it back too.
+		advance(5 * time.Minute)
+		if res := e.runOK(engine.RunParams{}); res.Counts != (state.Counts{}) {
+			t.Fatalf("run with the cursor in the future: %+v, want nothing", res.Counts)
+		}
+		if cur, _ := e.store.Cursor(ctx, "members", config.SideSource); cur.UpdatedAt.After(e.clock.Now()) {
+			t.Errorf("cursor still in the future after a run: %v", cur)
+		}
+		if err := e.store.Commit(ctx, state.Batch{Pipeline: "members", Cursors: map[string]connectors.Position{config.SideSource: future}}); err != nil {
+			t.Fatal(err)
+		}
+		update(t, e.src, "members", "m00000", map[string]any{"title": "Ketua"})
+		if res := e.runOK(engine.RunParams{}); res.Counts != (state.Counts{Updated: 1}) {
+			t.Fatalf("run with the cursor in the future: %+v, want the change read", res.Counts)
+		}
+		advance(10 * time.Minute)
+		update(t, e.src, "members", "m00001", map[string]any{"title": "Bendahara"})
+		advance(10 * time.Minute)
+		if res := e.runOK(engine.RunParams{}); res.Counts != (state.Counts{Updated: 1}) {
+			t.Errorf("run 10 minutes after a change: %+v, want it read", res.Counts)
+		}
+		cur, err := e.store.Cursor(ctx, "members", config.SideSource)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur.UpdatedAt.After(e.clock.Now()) {
+			t.Errorf("cursor still in the future: %v", cur)
+		}
+	})
+}

@@ -140,6 +140,9 @@ type runner struct {
 	// the run then moves only past where it stood.
 	behind [2]bool
 	stored [2]connectors.Position
+	// rewind says the stored cursor was in the future (left there by an
+	// older version): the run writes it back, whatever it reads.
+	rewind [2]bool
 
 	// Keys processed by the latest batches, to tell which prefetched links
 	// are stale (see prefetch).
@@ -449,7 +452,6 @@ func (r *runner) readChanges(ctx context.Context, side string) error {
 		return fmt.Errorf("reading the %s cursor of %q: %w", side, r.p.Name, err)
 	}
 	si := sideIdx(side)
-	r.stored[si] = stored
 	// Reading starts at the cursor, but lookBack before it: records
 	// stamped up to lookBack before the cursor are read again, for changes
 	// stamped earlier than ones already read (a transaction that committed
@@ -462,14 +464,17 @@ func (r *runner) readChanges(ctx context.Context, side string) error {
 	now := r.now().UTC()
 	reread := false
 	if !r.params.Full {
-		after = stored
-		if after.UpdatedAt.After(now) {
-			after, reread = connectors.Position{UpdatedAt: now}, true
+		if stored.UpdatedAt.After(now) {
+			// Taken as now, and written back to the present (rewind).
+			stored, reread = connectors.Position{UpdatedAt: now}, true
+			r.rewind[si] = true
 		}
+		after = stored
 		if r.p.LookBack > 0 && !after.UpdatedAt.IsZero() {
 			after, reread = connectors.Position{UpdatedAt: after.UpdatedAt.Add(-r.p.LookBack)}, true
 		}
 	}
+	r.stored[si] = stored
 	r.behind[si] = r.params.Full || reread
 	st := r.streams[sideIdx(side)]
 	// Transform in parallel, apply in order: while one batch is paired,
@@ -565,6 +570,15 @@ func (r *runner) readChanges(ctx context.Context, side string) error {
 	}
 	if err := r.settle(); err != nil {
 		return err
+	}
+	if r.rewind[si] && readErr == nil && !r.params.DryRun {
+		// Nothing read moved the cursor an older version left in the
+		// future: it is written back to now.
+		if err := r.store.Commit(ctx, state.Batch{Pipeline: r.p.Name, RunID: r.runID,
+			Cursors: map[string]connectors.Position{side: r.stored[si]}}); err != nil {
+			return fmt.Errorf("moving the %s cursor of %q back from the future: %w", side, r.p.Name, err)
+		}
+		r.rewind[si] = false
 	}
 	return readErr
 }
