@@ -23,7 +23,10 @@ func newRejectsCmd(app *App) *cobra.Command {
 		Long: `Lists the open rejects: records refused by a mapping or by the other side,
 unresolved refs and deletes held by the mass-delete guard, with the side,
 the key, how many times they were retried and the reason. Every run of the
-pipeline retries them; a record that then succeeds leaves the list. While
+pipeline retries them; a record that then succeeds leaves the list. A reject
+of a record read from a side the pipeline no longer reads (a sink record's,
+from when it synced both ways) is kept as it is, not retried, until the
+pipeline reads that side again. While
 the configuration has errors outside its state section, they are still
 listed, with the errors as a warning on stderr.`,
 		Example: `  pipe rejects
