@@ -164,15 +164,22 @@ func TestDeletePolicies(t *testing.T) {
 }
 
 // TestMemberRestoredFromBackup: a member row deleted for good, whose
-// person the soft delete policy then soft-deletes in Twenty, and which is
-// later inserted again with the same id (restored from a backup). Its
-// create carries the deterministic id the soft-deleted person still has:
-// Twenty answers "Record already exists", and the person is restored with
-// the member's values and linked again, rather than refused on every run
-// or linked while deleted.
+// person the delete policy then soft-deletes in Twenty (soft) or leaves
+// alone (ignore), and which is later inserted again with the same id
+// (restored from a backup). Its create carries the deterministic id the
+// person still has: Twenty answers "Record already exists". The person is
+// restored (soft) or updated (ignore) with the member's values and linked
+// again, rather than refused on every run, linked while deleted, or linked
+// with values it does not have.
 func TestMemberRestoredFromBackup(t *testing.T) {
+	for _, policy := range []string{config.DeleteSoft, config.DeleteIgnore} {
+		t.Run(policy, func(t *testing.T) { memberRestoredFromBackup(t, policy) })
+	}
+}
+
+func memberRestoredFromBackup(t *testing.T, policy string) {
 	e := newEnv(t, options{tune: func(cfg *config.Config) {
-		cfg.Pipelines["members"].Delete = config.Delete{Policy: config.DeleteSoft, MaxCount: 10}
+		cfg.Pipelines["members"].Delete = config.Delete{Policy: policy, MaxCount: 10}
 	}})
 	e.run()
 	m := e.syncedMember(0)
@@ -185,17 +192,19 @@ func TestMemberRestoredFromBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.run("members")
-	if p, ok := e.twenty.Get("people", personID); !ok || p["deletedAt"] == nil {
-		t.Fatalf("the person of the deleted member is not soft-deleted: %v", p)
+	if p, ok := e.twenty.Get("people", personID); !ok || (p["deletedAt"] != nil) != (policy == config.DeleteSoft) {
+		t.Fatalf("%s: the person of the deleted member: %v", policy, p)
 	}
 	if _, linked := e.link("members", m.ID); linked {
 		t.Fatal("the pair of the deleted member is still linked")
 	}
 
 	e.exec("INSERT INTO members SELECT * FROM members_backup")
-	e.exec("UPDATE members SET full_name = 'Kembali ' || full_name, updated_at = now() WHERE id = $1", m.ID)
+	// A new e-mail too, so that identity matching does not find the
+	// person: the create meets it through its id.
+	e.exec("UPDATE members SET full_name = 'Kembali ' || full_name, email = 'kembali.' || email, updated_at = now() WHERE id = $1", m.ID)
 	res := e.run("members")["members"]
-	if res.Counts.Created != 1 || res.Counts.Rejected != 0 || res.Status != "succeeded" {
+	if res.Counts.Created+res.Counts.Updated != 1 || res.Counts.Rejected != 0 || res.Status != "succeeded" {
 		t.Errorf("run after the restore: %s %+v %s", res.Status, res.Counts, res.Error)
 	}
 	p, ok := e.twenty.Get("people", personID)

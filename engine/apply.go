@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -124,6 +125,23 @@ func (r *runner) dropSecondReading(it *item, key string) {
 	}
 }
 
+// fillKeys gives the decisions of a pair linked by this decision (a create,
+// a match) the key they lack: the record created or matched on the other
+// side, known once written.
+func fillKeys(it *item) {
+	if it.linkOut == nil {
+		return
+	}
+	for i := range it.decisions {
+		if it.decisions[i].SourceKey == "" {
+			it.decisions[i].SourceKey = it.linkOut.SourceKey
+		}
+		if it.decisions[i].SinkKey == "" {
+			it.decisions[i].SinkKey = it.linkOut.SinkKey
+		}
+	}
+}
+
 // onlySkips reports whether every decision is a skip.
 func onlySkips(ds []Decision) bool {
 	for _, d := range ds {
@@ -225,8 +243,16 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 			it.decisions[i].Reason += "; " + why
 		}
 	}
+	// (A dry run looks too: its plan says what the run would do.)
+	if err := r.settle(); err != nil {
+		return blocked, err
+	}
+	if err := r.updateLeftRecords(ctx, items); err != nil {
+		return blocked, err
+	}
 	if r.params.DryRun {
 		for _, it := range items {
+			fillKeys(it)
 			r.record(it.decisions)
 			if it.del != nil {
 				r.pendDelete(it)
@@ -315,6 +341,72 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 	}
 	r.commitAsync(ctx, b, len(items))
 	return blocked, nil
+}
+
+// updateLeftRecords turns into updates the creates whose deterministic id
+// is that of a live record left unlinked when its partner was deleted: the
+// key came back (a row restored from a backup, a file row added again), and
+// the record this key had is still there. A create would overwrite it
+// unseen (an upsert), be refused (an id that exists), or, in Twenty, be
+// taken for an earlier try of its own and linked with values the record
+// does not have. It is updated instead, with the create's values, and
+// audited as the update it is, from the values it had.
+func (r *runner) updateLeftRecords(ctx context.Context, items []*item) error {
+	for si := range 2 {
+		var ids []string
+		for _, it := range items {
+			if w := it.writes[si]; w != nil && w.Op == connectors.OpCreate {
+				ids = append(ids, w.ID)
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		side := sideName(si)
+		left, err := r.store.Unlinked(ctx, r.p.Name, side, ids)
+		if err != nil {
+			return fmt.Errorf("looking up records of %q left unlinked: %w", r.p.Name, err)
+		}
+		if len(left) == 0 {
+			continue
+		}
+		recs, err := r.get(ctx, side, slices.Sorted(maps.Keys(left)))
+		if err != nil {
+			return err
+		}
+		paths := r.paths
+		if side != r.to {
+			paths = r.backPath
+		}
+		for _, it := range items {
+			w := it.writes[si]
+			if w == nil || w.Op != connectors.OpCreate {
+				continue
+			}
+			rec := recs[w.ID]
+			if rec == nil || rec.Deleted {
+				continue // gone since, or deleted: created (or restored) as planned
+			}
+			w.Op = connectors.OpUpdate
+			it.revived = true
+			var diff []state.FieldChange
+			for _, p := range paths {
+				was, _ := mapping.Get(rec.Fields, p)
+				val, _ := mapping.Get(w.Fields, p)
+				if !mapping.Equal(was, val) {
+					diff = append(diff, state.FieldChange{Field: p, Old: was, New: val})
+				}
+			}
+			for i, d := range it.decisions {
+				if d.Action == state.ActionCreate {
+					d.Action, d.Diff = state.ActionUpdate, diff
+					d.Reason += fmt.Sprintf("; its id %s is the record this key had before, left unlinked when its partner was deleted: updated", w.ID)
+					it.decisions[i] = d
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // reviveCreates settles the creates of a batch written to side si whose
@@ -444,6 +536,7 @@ func (r *runner) finish(it *item, b *state.Batch) {
 		r.vanished(it, notFound, b, at)
 		return
 	}
+	fillKeys(it)
 	r.record(it.decisions)
 	for _, d := range it.decisions {
 		if d.Action != state.ActionDelete && !quiet(d) {
