@@ -161,6 +161,11 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 	// nothing (unchanged, filtered out, left alone), it is not counted or
 	// audited again.
 	for _, it := range items {
+		if r.recovered[it.sourceKey()] && it.reject == "" && it.del == nil && it.conflict == nil &&
+			it.writes == [2]*connectors.Change{} && onlySkips(it.decisions) {
+			// Linked and counted by intents recovery in this run.
+			it.decisions = nil
+		}
 		if !it.reread || it.reject != "" || it.del != nil || it.writes != [2]*connectors.Change{} {
 			continue
 		}
@@ -183,6 +188,9 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 		}
 		for _, it := range items {
 			key := it.sourceKey()
+			if key == "" {
+				continue // a record read from the sink, not linked yet: no pair to read twice
+			}
 			if r.seen[key] && !r.retrying {
 				r.dropSecondReading(it, key)
 			}

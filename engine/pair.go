@@ -458,13 +458,6 @@ func (r *runner) recoverIntents(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			// The compared values come from the to-side record.
-			var toRecs map[string]*connectors.Record
-			if target == r.to {
-				toRecs = got
-			} else if toRecs, err = r.get(ctx, r.to, keys); err != nil {
-				return err
-			}
 			for _, in := range chunk {
 				if in.Side != target {
 					continue
@@ -476,32 +469,29 @@ func (r *runner) recoverIntents(ctx context.Context) error {
 					// the create, planned again, brings it back.
 					continue
 				}
+				// No base: what the create wrote is not known here, and the
+				// written record may have been edited since. The pair, read
+				// again by this run (the cursor did not pass it), is
+				// decided as one matched in this run is: fields that
+				// differ go to the conflict policy. A base taken from the
+				// written record as it is now would have an edit made
+				// there since count as a change of the other side, and
+				// overwrite it.
 				l := state.Link{Pipeline: r.p.Name, UpdatedAt: r.now().UTC()}
-				toKey := in.TargetID
 				if target == config.SideSink {
 					l.SourceKey, l.SinkKey = in.Key, rec.ID
 				} else {
 					l.SourceKey, l.SinkKey = rec.ID, in.Key
-					toKey = in.Key
-				}
-				if r.to == config.SideSource {
-					toKey = l.SourceKey
-				} else {
-					toKey = l.SinkKey
-				}
-				if tr, ok := toRecs[toKey]; ok {
-					l.Base = r.flatten(tr.Fields, r.paths, false)
-					h := mapping.Hash(l.Base)
-					if r.to == config.SideSink {
-						l.SinkHash = h
-					} else {
-						l.SourceHash = h
-					}
 				}
 				b.Links = append(b.Links, l)
-				b.Audit = append(b.Audit, state.AuditEntry{RunID: r.runID, At: r.now().UTC(), SourceKey: l.SourceKey, SinkKey: l.SinkKey,
-					Direction: dirOf(target), Action: state.ActionLink, Reason: "recovered a create an interrupted run had written"})
-				r.counts.Linked++
+				d := Decision{Action: state.ActionLink, Direction: dirOf(target), SourceKey: l.SourceKey, SinkKey: l.SinkKey,
+					Reason: "recovered a create an interrupted run had written"}
+				r.record([]Decision{d})
+				b.Audit = append(b.Audit, r.audit(d))
+				if r.recovered == nil {
+					r.recovered = map[string]bool{}
+				}
+				r.recovered[l.SourceKey] = true
 			}
 		}
 		if err := r.store.Commit(ctx, b); err != nil {

@@ -140,6 +140,10 @@ type runner struct {
 	// the run then moves only past where it stood.
 	behind [2]bool
 	stored [2]connectors.Position
+	// recovered holds the pairs (by source key) that intents recovery
+	// linked in this run: counted there, their reading is counted only
+	// when it finds something to write.
+	recovered map[string]bool
 	// rewind says the stored cursor was in the future (left there by an
 	// older version): the run writes it back, whatever it reads.
 	rewind [2]bool
