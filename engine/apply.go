@@ -166,7 +166,9 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 			// Linked and counted by intents recovery in this run.
 			it.decisions = nil
 		}
-		if !it.reread || it.reject != "" || it.del != nil || it.writes != [2]*connectors.Change{} {
+		if !it.reread || it.reject != "" || it.del != nil || it.writes != [2]*connectors.Change{} || it.unlink {
+			// (A link removed now is news: a previous run would have
+			// removed it already.)
 			continue
 		}
 		if it.conflict == nil && onlySkips(it.decisions) {
@@ -568,7 +570,7 @@ func (r *runner) finish(it *item, b *state.Batch) {
 	} else if it.unlink && it.link != nil && !it.newLink && it.del == nil {
 		b.Unlink = append(b.Unlink, it.link.SourceKey)
 		if it.leave > 0 {
-			r.leaveUnlinked(b, it.link, it.leave-1, it.recs[it.leave-1])
+			r.leaveUnlinked(b, it, it.leave-1)
 		}
 	}
 	if it.unlinked != nil && !it.left {
@@ -613,15 +615,20 @@ func (r *runner) finish(it *item, b *state.Batch) {
 	}
 }
 
-// leaveUnlinked records that the live record rec, on side li of link l,
-// is left alone as its partner was deleted (see state.Unlinked).
-func (r *runner) leaveUnlinked(b *state.Batch, l *state.Link, li int, rec *connectors.Record) {
+// leaveUnlinked records that the live record of it on side li is left
+// alone as its partner was deleted (see state.Unlinked).
+func (r *runner) leaveUnlinked(b *state.Batch, it *item, li int) {
+	rec := it.recs[li]
 	if gone(rec) {
 		return
 	}
-	keys := r.linkKeys(l)
+	keys := r.linkKeys(it.link)
+	var fromRaw map[string]any
+	if li == sideIdx(r.from) {
+		fromRaw = it.fromRaw
+	}
 	b.Unlinked = append(b.Unlinked, state.Unlinked{Pipeline: r.p.Name, Side: sideName(li), Key: keys[li],
-		PartnerKey: keys[1-li], UpdatedAt: rec.UpdatedAt, Hash: mapping.Hash(rec.Fields)})
+		PartnerKey: keys[1-li], UpdatedAt: rec.UpdatedAt, Hash: r.contentHash(sideName(li), rec, fromRaw)})
 }
 
 // pendDelete adds an item's delete to the ones the end-of-run guard checks.
@@ -675,7 +682,7 @@ func (r *runner) vanished(it *item, gi int, b *state.Batch, at time.Time) {
 		if unlink {
 			b.Unlink = append(b.Unlink, it.link.SourceKey)
 			if leave {
-				r.leaveUnlinked(b, it.link, 1-gi, it.recs[1-gi])
+				r.leaveUnlinked(b, it, 1-gi)
 			}
 		}
 		if rj, ok := r.rejects[it.readKey()]; ok {

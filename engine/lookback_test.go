@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +106,17 @@ func TestLookBackWithLimit(t *testing.T) {
 		if n := e.snk.S("people").Len(); n != 30 {
 			t.Errorf("after three runs of 10: %d people, want 30", n)
 		}
+		// New records behind a window larger than the limit: the window
+		// is read in full pages, and each run takes the limit's worth of
+		// new records from the page where they start.
+		for i := 0; i < 12; i++ {
+			e.src.S("members").Put(member(fmt.Sprintf("n%02d", i), "Baru", fmt.Sprintf("baru%d@kelompok.id", i)))
+		}
+		for i, want := range []int{5, 5, 2, 0} {
+			if res := e.runOK(engine.RunParams{Limit: 5}); res.Counts != (state.Counts{Created: want}) {
+				t.Errorf("run %d with --limit 5 after 12 new records: %+v, want %d created", i+1, res.Counts, want)
+			}
+		}
 	})
 }
 
@@ -196,6 +208,13 @@ func TestIgnoredDeleteStaysUnlinked(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("%s: --full dry run has no decision for m00001", direction)
+			}
+			// A touch that changes nothing the pipeline syncs (a field
+			// it does not map; for a SQL table, updated_at alone) leaves
+			// it alone.
+			update(t, e.src, "members", "m00001", map[string]any{"note": "dicek"})
+			if res := e.runOK(engine.RunParams{}); res.Counts.Created != 0 {
+				t.Errorf("%s: a touch of an unmapped field created it again: %+v", direction, res.Counts)
 			}
 			// A change brings it back, even one stamped earlier than the
 			// version left (a writer whose clock is behind).
@@ -344,6 +363,32 @@ func TestCursorLeftInTheFutureIsBroughtBack(t *testing.T) {
 		}
 		if cur.UpdatedAt.After(e.clock.Now()) {
 			t.Errorf("cursor still in the future: %v", cur)
+		}
+	})
+}
+
+// TestLookBackCountsAnUnlinkFoundInTheWindow: a pair whose source record
+// is deleted for good, read again from the sink within the window, is
+// unlinked (delete policy ignore): that is counted and audited.
+func TestLookBackCountsAnUnlinkFoundInTheWindow(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		p := members(config.Both)
+		p.Delete = config.Delete{Policy: config.DeleteIgnore}
+		p.LookBack = time.Hour
+		e := newEnv(t, open, p)
+		e.seed(3)
+		e.runOK(engine.RunParams{})
+		destroy(t, e.src.S("members"), "m00001")
+		res := e.runOK(engine.RunParams{})
+		if res.Counts != (state.Counts{Skipped: 1}) || e.linkCount() != 2 {
+			t.Errorf("run after the delete: %+v, %d links; want one skip counted and the link removed", res.Counts, e.linkCount())
+		}
+		audit, err := e.store.AuditList(context.Background(), res.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(audit) != 1 || audit[0].SourceKey != "m00001" {
+			t.Errorf("audit %+v, want the unlink", audit)
 		}
 	})
 }

@@ -177,16 +177,31 @@ func (r *runner) lookupUnlinked(ctx context.Context, items []*item, side string)
 	for _, it := range items {
 		if u, ok := found[it.key]; ok && it.link == nil {
 			it.unlinked = &u
-			// Changed is a content change: updatedAt may be rounded (two
-			// edits in one millisecond) or behind (a writer's clock).
-			if u.Hash != "" {
-				it.left = mapping.Hash(it.recs[si].Fields) == u.Hash
+			// Changed is a change of what the pipeline compares:
+			// updatedAt may be rounded (two edits in one millisecond) or
+			// behind (a writer's clock), and moves when nothing synced
+			// changed. Without both hashes, updatedAt decides.
+			if h := r.contentHash(side, it.recs[si], it.fromRaw); h != "" && u.Hash != "" {
+				it.left = h == u.Hash
 			} else {
 				it.left = !it.recs[si].UpdatedAt.After(u.UpdatedAt)
 			}
 		}
 	}
 	return nil
+}
+
+// contentHash hashes what the pipeline compares of rec, a record of side:
+// for the to side, its values at the compared paths; for the from side,
+// those of its mapping (fromRaw), when it has been mapped ("" otherwise).
+func (r *runner) contentHash(side string, rec *connectors.Record, fromRaw map[string]any) string {
+	if side == r.to {
+		return mapping.Hash(r.flatten(rec.Fields, r.paths, false))
+	}
+	if fromRaw == nil {
+		return ""
+	}
+	return mapping.Hash(r.flatten(fromRaw, r.paths, true))
 }
 
 // matchUnknown matches the live items that have no link by the identity

@@ -7,13 +7,13 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/sourcegraph/conc/panics"
 
 	"github.com/kelompok/pipe/config"
 	"github.com/kelompok/pipe/connectors"
 	"github.com/kelompok/pipe/engine/functions"
-	"github.com/kelompok/pipe/engine/mapping"
 )
 
 // refsIn collects the ref() values of mapped fields (nested maps and lists
@@ -171,13 +171,13 @@ func (r *runner) whyUnlinked(ctx context.Context, pipeline, side string, keys []
 		r.e.log.Warn("could not read the records unresolved refs point to", "pipeline", r.p.Name,
 			"ref", pipeline, "side", side, "stream", ref.String(), "error", err)
 	} else {
-		live := map[string]map[string]any{}
+		live := map[string]time.Time{}
 		for _, rec := range recs {
 			found[rec.ID] = true
 			if rec.Deleted {
 				out[rec.ID] = refGap{deleted: true}
 			} else {
-				live[rec.ID] = rec.Fields
+				live[rec.ID] = rec.UpdatedAt
 			}
 		}
 		for _, k := range keys {
@@ -203,10 +203,11 @@ func (r *runner) whyUnlinked(ctx context.Context, pipeline, side string, keys []
 	return out
 }
 
-// leftUnlinked marks in out the live referenced records (fields by key)
-// that their pipeline left unlinked when their partner was deleted, and
-// that have not changed since: they stay unlinked until they change.
-func (r *runner) leftUnlinked(ctx context.Context, pipeline, side string, live map[string]map[string]any, out map[string]refGap) {
+// leftUnlinked marks in out the live referenced records (updatedAt by
+// key) that their pipeline left unlinked when their partner was deleted,
+// and that have not changed since: they stay unlinked until they change
+// (that pipeline's next run decides, by their content).
+func (r *runner) leftUnlinked(ctx context.Context, pipeline, side string, live map[string]time.Time, out map[string]refGap) {
 	if len(live) == 0 {
 		return
 	}
@@ -218,7 +219,7 @@ func (r *runner) leftUnlinked(ctx context.Context, pipeline, side string, live m
 		return
 	}
 	for k, u := range left {
-		if u.Hash == "" || mapping.Hash(live[k]) == u.Hash {
+		if !live[k].After(u.UpdatedAt) {
 			out[k] = refGap{left: otherSide(side)}
 		}
 	}

@@ -500,7 +500,10 @@ func (r *runner) readChanges(ctx context.Context, side string) error {
 	var readErr error
 	for r.readLeft != 0 && failed() == nil {
 		limit := r.batchSize()
-		if r.readLeft > 0 && r.readLeft < limit {
+		// Pages of the look-back window (records at or before the stored
+		// cursor) are full pages whatever --limit says: the limit counts
+		// new records, and is applied to the page below.
+		if inWindow := reread && !stored.Before(after); r.readLeft > 0 && r.readLeft < limit && !inWindow {
 			limit = r.readLeft
 		}
 		var page connectors.Page
@@ -521,7 +524,7 @@ func (r *runner) readChanges(ctx context.Context, side string) error {
 		if len(page.Records) == 0 {
 			break
 		}
-		items := make([]*item, len(page.Records))
+		items := make([]*item, 0, len(page.Records))
 		fresh := 0 // records past the stored cursor
 		for i := range page.Records {
 			rec := page.Records[i]
@@ -529,15 +532,23 @@ func (r *runner) readChanges(ctx context.Context, side string) error {
 			it.recs[si] = &rec
 			it.reread = reread && !stored.Before(it.pos) || it.pos.UpdatedAt.After(now)
 			if !it.reread {
+				if fresh == r.readLeft {
+					// --limit reached: the rest is left to the next run
+					// (the cursor stops before it).
+					break
+				}
 				fresh++
 			}
-			items[i] = it
+			items = append(items, it)
 		}
 		if r.readLeft > 0 {
 			// --limit counts new records only: the look-back window is
 			// read again whatever the limit, or a limited run would read
 			// the same window over and over.
 			r.readLeft -= fresh
+		}
+		if len(items) == 0 {
+			break
 		}
 		after = items[len(items)-1].pos
 		items = r.dropRetried(items, side)
