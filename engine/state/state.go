@@ -183,8 +183,9 @@ type Unlinked struct {
 	// UpdatedAt is the live record's updatedAt when the link was removed,
 	// kept exactly (as cursor positions are).
 	UpdatedAt time.Time `json:"updatedAt"`
-	// Hash is a content hash of the live record then: the record has
-	// changed when its hash differs, whatever its updatedAt says.
+	// Hash is a hash of what the pipeline compares of the record then
+	// (set by the engine): the record has changed when that differs,
+	// whatever its updatedAt says.
 	Hash string `json:"hash"`
 	// At is when the link was removed (set by the store when zero).
 	At time.Time `json:"at"`
