@@ -108,21 +108,43 @@ func (r *runner) heldAlready(c *state.Conflict) bool {
 // linked pair a filter excludes, or anything at all in a dry run (which
 // committed nothing, so the pair would be decided a second time).
 func (r *runner) dropSecondReading(it *item, key string) {
+	if r.closes(it) {
+		return // (an open conflict closed now: news)
+	}
 	if len(it.decisions) == 1 && quiet(it.decisions[0]) {
 		it.decisions = nil
 	}
-	if r.skipCounted[key] && !it.newLink && it.reject == "" && it.del == nil && it.conflict == nil &&
-		it.writes == [2]*connectors.Change{} && onlySkips(it.decisions) {
-		it.decisions = nil
+	// What the earlier reading counted is not counted again: a skip (a pair
+	// deleted on both sides, or filtered out, also by the write of that
+	// reading), or, in a dry run, anything. A sink record matched with a
+	// filtered source record is a skip of its own (newLink); an earlier
+	// reading that counted nothing (a record of the look-back window, found
+	// unchanged) leaves this one to count.
+	if !r.counted[key] {
+		return
 	}
-	if it.filtered != "" && !it.newLink {
-		// (A sink record matched with a filtered source record is a skip
-		// of its own.)
+	if !it.newLink && it.reject == "" && it.del == nil && it.conflict == nil &&
+		it.writes == [2]*connectors.Change{} && onlySkips(it.decisions) {
 		it.decisions = nil
 	}
 	if r.params.DryRun {
 		it.decisions, it.del, it.conflict, it.supersede = nil, nil, nil, 0
 	}
+}
+
+// markClosed remembers that it's decision closes the open conflict of its
+// pair, so that a later reading in the run does not close it again.
+func (r *runner) markClosed(it *item) {
+	if r.closed == nil {
+		r.closed = map[string]int64{}
+	}
+	r.closed[it.sourceKey()] = it.supersede
+}
+
+// closes reports whether it's decision closes an open conflict of its pair
+// that no earlier decision of this run closed.
+func (r *runner) closes(it *item) bool {
+	return it.supersede != 0 && r.closed[it.sourceKey()] != it.supersede
 }
 
 // fillKeys gives the decisions of a pair linked by this decision (a create,
@@ -161,14 +183,14 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 	// nothing (unchanged, filtered out, left alone), it is not counted or
 	// audited again.
 	for _, it := range items {
-		if r.recovered[it.sourceKey()] && it.reject == "" && it.del == nil && it.conflict == nil &&
+		if r.recovered[it.sourceKey()] && it.reject == "" && it.del == nil && it.conflict == nil && !r.closes(it) &&
 			it.writes == [2]*connectors.Change{} && onlySkips(it.decisions) {
 			// Linked and counted by intents recovery in this run.
 			it.decisions = nil
 		}
-		if !it.reread || it.reject != "" || it.del != nil || it.writes != [2]*connectors.Change{} || it.unlink {
-			// (A link removed now is news: a previous run would have
-			// removed it already.)
+		if !it.reread || it.reject != "" || it.del != nil || it.writes != [2]*connectors.Change{} || it.unlink || r.closes(it) {
+			// (A link removed now, an open conflict closed now, is news:
+			// a previous run would have done it already.)
 			continue
 		}
 		if it.conflict == nil && onlySkips(it.decisions) {
@@ -186,7 +208,7 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 	// the earlier one did not count.
 	if r.p.Direction == config.Both {
 		if r.seen == nil {
-			r.seen, r.skipCounted = map[string]bool{}, map[string]bool{}
+			r.seen, r.counted = map[string]bool{}, map[string]bool{}
 		}
 		for _, it := range items {
 			key := it.sourceKey()
@@ -197,8 +219,8 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 				r.dropSecondReading(it, key)
 			}
 			r.seen[key] = true
-			if len(it.decisions) > 0 && onlySkips(it.decisions) {
-				r.skipCounted[key] = true
+			if len(it.decisions) > 0 {
+				r.counted[key] = true
 			}
 		}
 	}
@@ -266,6 +288,9 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 			r.record(it.decisions)
 			if it.del != nil {
 				r.pendDelete(it)
+			}
+			if it.supersede != 0 && it.filtered == "" {
+				r.markClosed(it)
 			}
 		}
 		return blocked, nil
@@ -593,10 +618,7 @@ func (r *runner) finish(it *item, b *state.Batch) {
 	}
 	if it.supersede != 0 && it.filtered == "" {
 		b.ConflictsSuperseded = append(b.ConflictsSuperseded, it.supersede)
-		if r.closed == nil {
-			r.closed = map[string]int64{}
-		}
-		r.closed[it.sourceKey()] = it.supersede
+		r.markClosed(it)
 	}
 	if it.del != nil {
 		// Deletes wait for the end-of-run guard; the pending reject makes

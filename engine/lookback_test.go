@@ -392,3 +392,60 @@ func TestLookBackCountsAnUnlinkFoundInTheWindow(t *testing.T) {
 		}
 	})
 }
+
+// TestLookBackBothWaysDryRunMatchesTheRun: in a both-way pipeline with a
+// look-back window, a sink record's soft delete (delete policy ignore), a
+// sink edit that its filter excludes, and the sides coming to agree on an
+// open manual conflict are each counted and audited once, and planned the
+// same by a dry run: the source reading finds the pair in the window,
+// unchanged, and counts nothing, so the sink reading counts it.
+func TestLookBackBothWaysDryRunMatchesTheRun(t *testing.T) {
+	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
+		check := func(what string, e *env, want state.Counts, reason string) {
+			t.Helper()
+			plan := e.runOK(engine.RunParams{DryRun: true})
+			res := e.runOK(engine.RunParams{})
+			if plan.Counts != want || res.Counts != want {
+				t.Errorf("%s: dry run %+v, run %+v; want %+v", what, plan.Counts, res.Counts, want)
+			}
+			audit, err := e.store.AuditList(context.Background(), res.RunID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(audit) != 1 || !strings.Contains(audit[0].Reason, reason) {
+				t.Errorf("%s: audit %+v, want one row saying %q", what, audit, reason)
+			}
+		}
+
+		p := members(config.Both)
+		p.Delete = config.Delete{Policy: config.DeleteIgnore}
+		p.LookBack = time.Hour
+		e := newEnv(t, open, p)
+		e.seed(3)
+		e.runOK(engine.RunParams{})
+		del(t, e.snk, "people", e.person("m00001").ID)
+		check("sink soft delete", e, state.Counts{Skipped: 1}, "deleted on the sink; delete policy is ignore")
+
+		p = members(config.Both)
+		p.Filter.Sink = "!hidden"
+		p.LookBack = time.Hour
+		e = newEnv(t, open, p)
+		e.seed(3)
+		e.runOK(engine.RunParams{})
+		update(t, e.snk, "people", e.person("m00001").ID, map[string]any{"hidden": true})
+		check("sink edit the filter excludes", e, state.Counts{Skipped: 1}, "filtered out by the sink filter")
+
+		e = conflictEnv(t, open, config.Conflict{Policy: config.ConflictManual}, true, false)
+		e.cfg.Pipelines["members"].LookBack = time.Hour
+		if res := e.run(engine.RunParams{})[0]; res.Counts.Conflicts != 1 {
+			t.Fatalf("conflict run: %+v", res.Counts)
+		}
+		// The sink comes to agree with the source.
+		update(t, e.snk, "people", engine.CreateID("members", config.SideSink, "m1"),
+			map[string]any{"name": map[string]any{"firstName": "Rina-S", "lastName": "Source"}})
+		check("the sides agree on an open conflict", e, state.Counts{Skipped: 1}, "closed (superseded)")
+		if cs, _ := e.store.Conflicts(context.Background(), "members", false); len(cs) != 0 {
+			t.Errorf("open conflicts %+v, want none", cs)
+		}
+	})
+}

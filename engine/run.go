@@ -119,10 +119,10 @@ type runner struct {
 	// closed holds the open conflicts closed in this run, by source key.
 	closed map[string]int64
 	// seen holds the pairs (by source key) a reading of this both-way run
-	// decided (the retry of rejects included); skipCounted those whose
-	// decision counted a skip.
-	seen        map[string]bool
-	skipCounted map[string]bool
+	// decided (the retry of rejects included); counted those whose
+	// decision was counted (not dropped as already decided).
+	seen    map[string]bool
+	counted map[string]bool
 	// unsettled holds the pairs decided in this run whose decision is not
 	// committed: refused or failed (both-way runs), or a delete waiting for
 	// the end-of-run guard. By source key, to the readKey of the reading
