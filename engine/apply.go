@@ -387,6 +387,9 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 // does not have. It is updated instead, with the create's values, and
 // audited as the update it is, from the values it had.
 func (r *runner) updateLeftRecords(ctx context.Context, items []*item) error {
+	if !r.anyUnlinked.Load() {
+		return nil
+	}
 	for si := range 2 {
 		var ids []string
 		for _, it := range items {
@@ -644,6 +647,7 @@ func (r *runner) leaveUnlinked(b *state.Batch, it *item, li int) {
 	if gone(rec) {
 		return
 	}
+	r.anyUnlinked.Store(true)
 	keys := r.linkKeys(it.link)
 	var fromRaw map[string]any
 	if li == sideIdx(r.from) {

@@ -156,6 +156,9 @@ func (r *runner) lookupLinks(ctx context.Context, items []*item, side string) er
 // batch being committed: an Unlinked record written in this run is for a
 // version of the record that this run has already decided.
 func (r *runner) lookupUnlinked(ctx context.Context, items []*item, side string) error {
+	if !r.anyUnlinked.Load() {
+		return nil // (items are fresh or were never marked)
+	}
 	si := sideIdx(side)
 	var keys []string
 	for _, it := range items {

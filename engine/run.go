@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -140,6 +141,9 @@ type runner struct {
 	// the run then moves only past where it stood.
 	behind [2]bool
 	stored [2]connectors.Position
+	// anyUnlinked says the pipeline may have state.Unlinked records: none
+	// when the run started and none recorded since means no lookups.
+	anyUnlinked atomic.Bool
 	// recovered holds the pairs (by source key) that intents recovery
 	// linked in this run: counted there, their reading is counted only
 	// when it finds something to write.
@@ -429,6 +433,11 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	r.rejects = map[string]state.Reject{}
 	r.retried = map[string]time.Time{}
+	anyUnlinked, err := r.store.UnlinkedAny(ctx, r.p.Name)
+	if err != nil {
+		return fmt.Errorf("looking up records of %q left unlinked: %w", r.p.Name, err)
+	}
+	r.anyUnlinked.Store(anyUnlinked)
 	for _, rj := range open {
 		r.rejects[rj.Side+"\x00"+rj.Key] = rj
 	}

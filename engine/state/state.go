@@ -318,6 +318,9 @@ type Store interface {
 	// Unlinked returns the pipeline's Unlinked records of side with the
 	// given keys, keyed by key.
 	Unlinked(ctx context.Context, pipeline, side string, keys []string) (map[string]Unlinked, error)
+	// UnlinkedAny reports whether the pipeline has any Unlinked record (a
+	// run with none skips the lookups).
+	UnlinkedAny(ctx context.Context, pipeline string) (bool, error)
 	// LinkCount counts a pipeline's links (for the delete guard).
 	LinkCount(ctx context.Context, pipeline string) (int, error)
 	// LinkScan calls fn for every link of the pipeline, in source key order.

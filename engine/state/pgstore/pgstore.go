@@ -360,6 +360,15 @@ func (s *Store) Unlinked(ctx context.Context, pipeline, side string, keys []stri
 	return out, nil
 }
 
+// UnlinkedAny implements state.Store.
+func (s *Store) UnlinkedAny(ctx context.Context, pipeline string) (bool, error) {
+	var found bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM unlinked WHERE pipeline = $1)`, pipeline).Scan(&found); err != nil {
+		return false, s.errf("unlinked records of %q: %w", pipeline, err)
+	}
+	return found, nil
+}
+
 // LinkCount implements state.Store.
 func (s *Store) LinkCount(ctx context.Context, pipeline string) (int, error) {
 	var n int

@@ -506,6 +506,15 @@ func (s *Store) unlinkedChunk(ctx context.Context, out map[string]state.Unlinked
 	return rows.Err()
 }
 
+// UnlinkedAny implements state.Store.
+func (s *Store) UnlinkedAny(ctx context.Context, pipeline string) (bool, error) {
+	var found bool
+	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM unlinked WHERE pipeline = ?)`, pipeline).Scan(&found); err != nil {
+		return false, fmt.Errorf("sqlite state store: unlinked records of %q: %w", pipeline, err)
+	}
+	return found, nil
+}
+
 // LinkCount implements state.Store.
 func (s *Store) LinkCount(ctx context.Context, pipeline string) (int, error) {
 	var n int

@@ -56,6 +56,17 @@ func (s suite) unlinked(t *testing.T) {
 	upd1 := time.Date(2026, 3, 4, 12, 6, 7, 123456789, wib) // nanoseconds, not UTC
 	upd2 := time.Date(2026, 3, 5, 1, 2, 3, 1, time.UTC)
 	at2 := time.Date(2026, 3, 6, 8, 0, 0, 987654321, time.UTC)
+	anyOf := func(pipeline string) bool {
+		t.Helper()
+		found, err := st.UnlinkedAny(ctx, pipeline)
+		if err != nil {
+			t.Fatalf("UnlinkedAny(%q): %v", pipeline, err)
+		}
+		return found
+	}
+	if anyOf("members") {
+		t.Errorf("UnlinkedAny of a fresh store = true")
+	}
 	before := time.Now().UTC().Truncate(time.Microsecond)
 	commit(t, st, state.Batch{Pipeline: "members", Unlinked: []state.Unlinked{
 		{Side: "source", Key: "m-1", PartnerKey: "p-1", UpdatedAt: upd1, Hash: "h-m1"},
@@ -124,9 +135,15 @@ func (s suite) unlinked(t *testing.T) {
 
 	// The other pipeline's, cleared in its own batch (pipeline from the
 	// batch), leaves members' alone.
+	if !anyOf("events") || !anyOf("members") || anyOf("bulk") {
+		t.Errorf("UnlinkedAny events/members/bulk = %v/%v/%v, want true/true/false", anyOf("events"), anyOf("members"), anyOf("bulk"))
+	}
 	commit(t, st, state.Batch{Pipeline: "events", UnlinkedCleared: []state.Unlinked{{Side: "source", Key: "m-1"}}})
 	if got := get("events", "source", "m-1"); len(got) != 0 {
 		t.Errorf("other pipeline after clearing its own = %+v, want empty", got)
+	}
+	if anyOf("events") {
+		t.Errorf("UnlinkedAny of a pipeline whose records were all cleared = true")
 	}
 	check("members after the other pipeline's clear", get("members", "source", "m-1"), map[string]state.Unlinked{"m-1": m1Want})
 
