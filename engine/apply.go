@@ -123,8 +123,7 @@ func (r *runner) dropSecondReading(it *item, key string) {
 	if !r.counted[key] {
 		return
 	}
-	if !it.newLink && it.reject == "" && it.del == nil && it.conflict == nil &&
-		it.writes == [2]*connectors.Change{} && onlySkips(it.decisions) {
+	if !it.newLink && skipsOnly(it) {
 		it.decisions = nil
 	}
 	if r.params.DryRun {
@@ -164,6 +163,12 @@ func fillKeys(it *item) {
 	}
 }
 
+// skipsOnly reports whether it's decision is skips only: nothing written,
+// deleted, held or refused.
+func skipsOnly(it *item) bool {
+	return it.reject == "" && it.del == nil && it.conflict == nil && it.writes == [2]*connectors.Change{} && onlySkips(it.decisions)
+}
+
 // onlySkips reports whether every decision is a skip.
 func onlySkips(ds []Decision) bool {
 	for _, d := range ds {
@@ -183,23 +188,25 @@ func (r *runner) apply(ctx context.Context, items []*item, side string, blocked 
 	// nothing (unchanged, filtered out, left alone), it is not counted or
 	// audited again.
 	for _, it := range items {
-		if r.recovered[it.sourceKey()] && it.reject == "" && it.del == nil && it.conflict == nil && !r.closes(it) &&
-			it.writes == [2]*connectors.Change{} && onlySkips(it.decisions) {
+		if it.unlink || r.closes(it) {
+			// A link removed now, an open conflict closed now, is news: a
+			// previous run, or intents recovery, would have done it.
+			continue
+		}
+		if r.recovered[it.sourceKey()] && skipsOnly(it) {
 			// Linked and counted by intents recovery in this run.
 			it.decisions = nil
 		}
-		if !it.reread || it.reject != "" || it.del != nil || it.writes != [2]*connectors.Change{} || it.unlink || r.closes(it) {
-			// (A link removed now, an open conflict closed now, is news:
-			// a previous run would have done it already.)
+		if !it.reread {
 			continue
 		}
-		if it.conflict == nil && onlySkips(it.decisions) {
-			it.decisions = nil
-		}
-		if it.conflict != nil && r.heldAlready(it.conflict) {
-			// Held again with the values it is held with: it stays as it
-			// is, not counted again.
+		if it.conflict != nil && it.reject == "" && it.del == nil && it.writes == [2]*connectors.Change{} && r.heldAlready(it.conflict) {
+			// Held again with the values it is held with (and nothing
+			// else): it stays as it is, not counted again.
 			it.decisions, it.conflict = nil, nil
+		}
+		if skipsOnly(it) {
+			it.decisions = nil
 		}
 	}
 	// A both-way run reads the pairs it has just written again from the

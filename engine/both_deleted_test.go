@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/kelompok/pipe/config"
@@ -25,10 +24,7 @@ func TestPairDeletedOnBothSidesCountedOnce(t *testing.T) {
 			if res.Counts != (state.Counts{Skipped: 1}) {
 				t.Errorf("%s: counts %+v, want one skip", policy, res.Counts)
 			}
-			audit, err := e.store.AuditList(context.Background(), res.RunID)
-			if err != nil {
-				t.Fatal(err)
-			}
+			audit := e.audit(res.RunID)
 			if len(audit) != 1 || audit[0].Reason != "deleted on both sides" {
 				t.Errorf("%s: audit %+v, want one row", policy, audit)
 			}

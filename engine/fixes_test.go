@@ -166,10 +166,7 @@ func TestVanishedRecordFollowsDeletePolicy(t *testing.T) {
 				if n := e.linkCount(); n != 0 {
 					t.Fatalf("%d links left", n)
 				}
-				audit, err := e.store.AuditList(context.Background(), res.RunID)
-				if err != nil {
-					t.Fatal(err)
-				}
+				audit := e.audit(res.RunID)
 				found := false
 				for _, a := range audit {
 					if a.Action == tc.wantAction && strings.Contains(a.Reason, "sink record no longer exists") {

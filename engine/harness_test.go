@@ -321,3 +321,13 @@ func memoryHook(f func(n int, c connectors.Change) error, now func() time.Time) 
 	}
 	return o
 }
+
+// audit returns the audit trail of a run.
+func (e *env) audit(runID int64) []state.AuditEntry {
+	e.t.Helper()
+	audit, err := e.store.AuditList(context.Background(), runID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return audit
+}

@@ -48,10 +48,7 @@ func TestLookBackReadsLateCommits(t *testing.T) {
 				t.Errorf("lookBack %v: counts %+v, want only the late create", tc.lookBack, res.Counts)
 			}
 			if tc.synced {
-				audit, err := e.store.AuditList(context.Background(), res.RunID)
-				if err != nil {
-					t.Fatal(err)
-				}
+				audit := e.audit(res.RunID)
 				if len(audit) != 1 || audit[0].SourceKey != "late" {
 					t.Errorf("audit of the run = %+v, want the late create only", audit)
 				}
@@ -79,10 +76,7 @@ func TestLookBackRerunWritesNothing(t *testing.T) {
 		if res.Counts != (state.Counts{}) || writes != 0 {
 			t.Errorf("rerun within the window: counts %+v, %d writes; want nothing", res.Counts, writes)
 		}
-		audit, err := e.store.AuditList(context.Background(), res.RunID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		audit := e.audit(res.RunID)
 		if len(audit) != 0 {
 			t.Errorf("rerun audited %d rows, first %+v", len(audit), audit[0])
 		}
@@ -256,10 +250,7 @@ func TestLookBackBothWaysCountsEachChangeOnce(t *testing.T) {
 		if res.Counts != (state.Counts{Skipped: 1}) {
 			t.Errorf("run after a sink delete: %+v, want one skip", res.Counts)
 		}
-		audit, err := e.store.AuditList(context.Background(), res.RunID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		audit := e.audit(res.RunID)
 		if len(audit) != 1 || audit[0].Reason != "deleted on the sink; delete policy is ignore" {
 			t.Errorf("audit %+v, want the delete once", audit)
 		}
@@ -291,10 +282,7 @@ func TestLookBackDoesNotHoldAConflictAgain(t *testing.T) {
 			if res.Counts != (state.Counts{}) {
 				t.Errorf("run %d after the conflict was held: %+v, want nothing counted", i+2, res.Counts)
 			}
-			audit, err := e.store.AuditList(context.Background(), res.RunID)
-			if err != nil {
-				t.Fatal(err)
-			}
+			audit := e.audit(res.RunID)
 			if len(audit) != 0 {
 				t.Errorf("run %d audited %+v", i+2, audit)
 			}
@@ -383,10 +371,7 @@ func TestLookBackCountsAnUnlinkFoundInTheWindow(t *testing.T) {
 		if res.Counts != (state.Counts{Skipped: 1}) || e.linkCount() != 2 {
 			t.Errorf("run after the delete: %+v, %d links; want one skip counted and the link removed", res.Counts, e.linkCount())
 		}
-		audit, err := e.store.AuditList(context.Background(), res.RunID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		audit := e.audit(res.RunID)
 		if len(audit) != 1 || audit[0].SourceKey != "m00001" {
 			t.Errorf("audit %+v, want the unlink", audit)
 		}
@@ -408,10 +393,7 @@ func TestLookBackBothWaysDryRunMatchesTheRun(t *testing.T) {
 			if plan.Counts != want || res.Counts != want {
 				t.Errorf("%s: dry run %+v, run %+v; want %+v", what, plan.Counts, res.Counts, want)
 			}
-			audit, err := e.store.AuditList(context.Background(), res.RunID)
-			if err != nil {
-				t.Fatal(err)
-			}
+			audit := e.audit(res.RunID)
 			if len(audit) != 1 || !strings.Contains(audit[0].Reason, reason) {
 				t.Errorf("%s: audit %+v, want one row saying %q", what, audit, reason)
 			}

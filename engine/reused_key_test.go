@@ -61,10 +61,7 @@ func TestReusedKeyBringsBackItsRecord(t *testing.T) {
 			if n := e.linkCount(); n != 3 {
 				t.Errorf("%s: %d links, want 3", policy, n)
 			}
-			audit, err := e.store.AuditList(context.Background(), res.RunID)
-			if err != nil {
-				t.Fatal(err)
-			}
+			audit := e.audit(res.RunID)
 			action, reason := state.ActionCreate, "is the record this key had before: restored with these values"
 			if policy == config.DeleteIgnore {
 				action, reason = state.ActionUpdate, "is the record this key had before, left unlinked when its partner was deleted: updated"
