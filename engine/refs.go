@@ -253,16 +253,9 @@ func (r *runner) refStream(ctx context.Context, ref config.StreamRef) (connector
 	if st, ok := r.refs.streams[ref]; ok {
 		return st, nil
 	}
-	conn, err := r.e.connection(ctx, ref.Connection)
+	st, err := r.e.openStream(ctx, ref)
 	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", ref, err)
-	}
-	var st connectors.Stream
-	if rec := panics.Try(func() { st, err = conn.Stream(ctx, ref.Stream) }); rec != nil {
-		return nil, fmt.Errorf("opening stream %s: connector panicked: %w", ref, rec.AsError())
-	}
-	if err != nil {
-		return nil, fmt.Errorf("opening stream %s: %w", ref, err)
+		return nil, err
 	}
 	if r.refs.streams == nil {
 		r.refs.streams = map[config.StreamRef]connectors.Stream{}

@@ -300,19 +300,29 @@ func (r *runner) batchSize() int {
 	return DefaultBatchSize
 }
 
+// openStream opens a stream through its connection (opened once per
+// engine), a connector panic becoming an error.
+func (e *Engine) openStream(ctx context.Context, ref config.StreamRef) (connectors.Stream, error) {
+	conn, err := e.connection(ctx, ref.Connection)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	var st connectors.Stream
+	if rec := panics.Try(func() { st, err = conn.Stream(ctx, ref.Stream) }); rec != nil {
+		return nil, fmt.Errorf("opening stream %s: connector panicked: %w", ref, rec.AsError())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening stream %s: %w", ref, err)
+	}
+	return st, nil
+}
+
 // setup opens the streams, picks the roles and builds the workers.
 func (r *runner) setup(ctx context.Context) error {
 	for i, ref := range []config.StreamRef{r.p.Source, r.p.Sink} {
-		conn, err := r.e.connection(ctx, ref.Connection)
+		st, err := r.e.openStream(ctx, ref)
 		if err != nil {
-			return fmt.Errorf("pipeline %q, %s %s: %w", r.p.Name, sideName(i), ref, err)
-		}
-		var st connectors.Stream
-		if rec := panics.Try(func() { st, err = conn.Stream(ctx, ref.Stream) }); rec != nil {
-			return fmt.Errorf("opening stream %s: connector panicked: %w", ref, rec.AsError())
-		}
-		if err != nil {
-			return fmt.Errorf("opening stream %s for pipeline %q: %w", ref, r.p.Name, err)
+			return fmt.Errorf("pipeline %q, %s: %w", r.p.Name, sideName(i), err)
 		}
 		r.streams[i] = st
 	}
