@@ -13,6 +13,15 @@ import (
 	"github.com/kelompok/pipe/engine/state"
 )
 
+// syncedEnv is newEnv with n members seeded and synced by a first run.
+func syncedEnv(t *testing.T, open func(testing.TB) state.Store, p *config.Pipeline, n int) *env {
+	t.Helper()
+	e := newEnv(t, open, p)
+	e.seed(n)
+	e.runOK(engine.RunParams{})
+	return e
+}
+
 // lateMember puts a source record stamped at (the clock's now - ago), as a
 // transaction that started ago and committed only now would leave it.
 func lateMember(e *env, id, first string, ago time.Duration) {
@@ -32,9 +41,7 @@ func TestLookBackReadsLateCommits(t *testing.T) {
 		}{{time.Minute, true}, {0, false}} {
 			p := members(config.Push)
 			p.LookBack = tc.lookBack
-			e := newEnv(t, open, p)
-			e.seed(3)
-			e.runOK(engine.RunParams{})
+			e := syncedEnv(t, open, p, 3)
 			// Stamped 20 s ago, committed now: behind the cursor.
 			lateMember(e, "late", "Wati", 20*time.Second)
 			res := e.runOK(engine.RunParams{})
@@ -170,9 +177,7 @@ func TestIgnoredDeleteStaysUnlinked(t *testing.T) {
 			p := members(direction)
 			p.Delete = config.Delete{Policy: config.DeleteIgnore}
 			p.LookBack = time.Hour
-			e := newEnv(t, open, p)
-			e.seed(3)
-			e.runOK(engine.RunParams{})
+			e := syncedEnv(t, open, p, 3)
 			gone := e.person("m00001").ID
 			destroy(t, e.snk.S("people"), gone)
 			// Seen as gone when the source record's pair is next decided.
@@ -242,9 +247,7 @@ func TestLookBackBothWaysCountsEachChangeOnce(t *testing.T) {
 		p := members(config.Both)
 		p.Delete = config.Delete{Policy: config.DeleteIgnore}
 		p.LookBack = time.Hour
-		e := newEnv(t, open, p)
-		e.seed(3)
-		e.runOK(engine.RunParams{})
+		e := syncedEnv(t, open, p, 3)
 		del(t, e.snk, "people", e.person("m00001").ID)
 		res := e.runOK(engine.RunParams{})
 		if res.Counts != (state.Counts{Skipped: 1}) {
@@ -311,9 +314,7 @@ func TestCursorLeftInTheFutureIsBroughtBack(t *testing.T) {
 	eachStore(t, func(t *testing.T, open func(testing.TB) state.Store) {
 		p := members(config.Push)
 		p.LookBack = time.Minute
-		e := newEnv(t, open, p)
-		e.seed(3)
-		e.runOK(engine.RunParams{})
+		e := syncedEnv(t, open, p, 3)
 		ctx := context.Background()
 		future := connectors.Position{UpdatedAt: e.clock.Now().AddDate(1, 0, 0), ID: "zzz"}
 		if err := e.store.Commit(ctx, state.Batch{Pipeline: "members", Cursors: map[string]connectors.Position{config.SideSource: future}}); err != nil {
@@ -363,9 +364,7 @@ func TestLookBackCountsAnUnlinkFoundInTheWindow(t *testing.T) {
 		p := members(config.Both)
 		p.Delete = config.Delete{Policy: config.DeleteIgnore}
 		p.LookBack = time.Hour
-		e := newEnv(t, open, p)
-		e.seed(3)
-		e.runOK(engine.RunParams{})
+		e := syncedEnv(t, open, p, 3)
 		destroy(t, e.src.S("members"), "m00001")
 		res := e.runOK(engine.RunParams{})
 		if res.Counts != (state.Counts{Skipped: 1}) || e.linkCount() != 2 {
@@ -402,18 +401,14 @@ func TestLookBackBothWaysDryRunMatchesTheRun(t *testing.T) {
 		p := members(config.Both)
 		p.Delete = config.Delete{Policy: config.DeleteIgnore}
 		p.LookBack = time.Hour
-		e := newEnv(t, open, p)
-		e.seed(3)
-		e.runOK(engine.RunParams{})
+		e := syncedEnv(t, open, p, 3)
 		del(t, e.snk, "people", e.person("m00001").ID)
 		check("sink soft delete", e, state.Counts{Skipped: 1}, "deleted on the sink; delete policy is ignore")
 
 		p = members(config.Both)
 		p.Filter.Sink = "!hidden"
 		p.LookBack = time.Hour
-		e = newEnv(t, open, p)
-		e.seed(3)
-		e.runOK(engine.RunParams{})
+		e = syncedEnv(t, open, p, 3)
 		update(t, e.snk, "people", e.person("m00001").ID, map[string]any{"hidden": true})
 		check("sink edit the filter excludes", e, state.Counts{Skipped: 1}, "filtered out by the sink filter")
 
