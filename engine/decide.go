@@ -205,11 +205,15 @@ func (r *runner) decideDelete(it *item) bool {
 		it.restore = di + 1
 		return false
 	}
-	if !r.writable(lside) {
-		it.unlink = D == nil
-		if it.unlink {
+	// The live record stays; its partner is gone for good: the link goes,
+	// and the live record is left unlinked (see state.Unlinked).
+	leaveLive := func() {
+		if it.unlink = D == nil; it.unlink {
 			it.leave = li + 1
 		}
+	}
+	if !r.writable(lside) {
+		leaveLive()
 		r.note(it, state.ActionSkip, "", fmt.Sprintf("deleted on the %s; this pipeline does not write to the %s", dside, lside), nil)
 		return true
 	}
@@ -221,10 +225,7 @@ func (r *runner) decideDelete(it *item) bool {
 		it.del = &connectors.Change{Op: connectors.OpDestroy, ID: L.ID}
 		it.unlink = true
 	default:
-		it.unlink = D == nil
-		if it.unlink {
-			it.leave = li + 1
-		}
+		leaveLive()
 		r.note(it, state.ActionSkip, "", fmt.Sprintf("deleted on the %s; delete policy is ignore", dside), nil)
 		return true
 	}

@@ -331,3 +331,19 @@ func (e *env) audit(runID int64) []state.AuditEntry {
 	}
 	return audit
 }
+
+// rejects returns the open rejects of the members pipeline.
+func (e *env) rejects() []state.Reject {
+	e.t.Helper()
+	list, err := e.store.Rejects(context.Background(), "members")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return list
+}
+
+// putInvalidPerson puts a sink person whose mapping fails (invalid).
+func (e *env) putInvalidPerson(id string) {
+	e.snk.S("people").Put(connectors.Record{ID: id, Fields: map[string]any{
+		"name": map[string]any{"firstName": "Rusak"}, "emails": map[string]any{"primaryEmail": "rusak@x.id"}, "invalid": true}})
+}

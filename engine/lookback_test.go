@@ -258,8 +258,7 @@ func TestLookBackBothWaysCountsEachChangeOnce(t *testing.T) {
 			t.Errorf("audit %+v, want the delete once", audit)
 		}
 
-		e.snk.S("people").Put(connectors.Record{ID: "p-bad", Fields: map[string]any{
-			"name": map[string]any{"firstName": "Rusak"}, "emails": map[string]any{"primaryEmail": "rusak@x.id"}, "invalid": true}})
+		e.putInvalidPerson("p-bad")
 		if res := e.run(engine.RunParams{})[0]; res.Counts != (state.Counts{Rejected: 1}) {
 			t.Fatalf("run with an invalid sink record: %+v", res.Counts)
 		}

@@ -51,10 +51,7 @@ func (e *env) memberOf(id, first, org string) connectors.Record {
 // reject returns the open reject of members for a key read from side.
 func (e *env) reject(side, key string) state.Reject {
 	e.t.Helper()
-	list, err := e.store.Rejects(context.Background(), "members")
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	list := e.rejects()
 	for _, rj := range list {
 		if rj.Side == side && rj.Key == key {
 			return rj
@@ -88,8 +85,7 @@ func (e *env) checkLinked(key, org string) {
 	if got, want := e.person(key).Fields["companyId"], engine.CreateID("organizations", config.SideSink, org); got != want {
 		e.t.Fatalf("companyId = %v, want %v", got, want)
 	}
-	list, _ := e.store.Rejects(context.Background(), "members")
-	if len(list) != 0 {
+	if list := e.rejects(); len(list) != 0 {
 		e.t.Fatalf("rejects left: %+v", list)
 	}
 }

@@ -1,11 +1,9 @@
 package engine_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/kelompok/pipe/config"
-	"github.com/kelompok/pipe/connectors"
 	"github.com/kelompok/pipe/engine"
 	"github.com/kelompok/pipe/engine/state"
 )
@@ -20,23 +18,14 @@ func TestRejectOfASideNoLongerReadIsKept(t *testing.T) {
 		p := members(config.Both)
 		e := newEnv(t, open, p)
 		e.seed(2)
-		e.snk.S("people").Put(connectors.Record{ID: "p-bad", Fields: map[string]any{
-			"name": map[string]any{"firstName": "Rusak"}, "emails": map[string]any{"primaryEmail": "rusak@x.id"}, "invalid": true}})
+		e.putInvalidPerson("p-bad")
 		res := e.run(engine.RunParams{})[0]
 		if res.Counts.Rejected != 1 {
 			t.Fatalf("both ways: %+v, want the invalid sink record rejected", res.Counts)
 		}
-		rejected := func() []state.Reject {
-			t.Helper()
-			rj, err := e.store.Rejects(context.Background(), "members")
-			if err != nil {
-				t.Fatal(err)
-			}
-			return rj
-		}
 		p.Direction = config.Push
 		e.runOK(engine.RunParams{})
-		if rj := rejected(); len(rj) != 1 || rj[0].Key != "p-bad" || rj[0].Side != config.SideSink {
+		if rj := e.rejects(); len(rj) != 1 || rj[0].Key != "p-bad" || rj[0].Side != config.SideSink {
 			t.Fatalf("after a push-only run, rejects = %+v, want the sink record's kept", rj)
 		}
 		p.Direction = config.Both
@@ -47,8 +36,8 @@ func TestRejectOfASideNoLongerReadIsKept(t *testing.T) {
 		// Fixed, it goes through.
 		update(t, e.snk, "people", "p-bad", map[string]any{"invalid": false})
 		res = e.runOK(engine.RunParams{})
-		if res.Counts.Created != 1 || len(rejected()) != 0 {
-			t.Errorf("after the fix: %+v, rejects %+v", res.Counts, rejected())
+		if res.Counts.Created != 1 || len(e.rejects()) != 0 {
+			t.Errorf("after the fix: %+v, rejects %+v", res.Counts, e.rejects())
 		}
 	})
 }
